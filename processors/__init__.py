@@ -1,0 +1,1 @@
+"""Coffea processors that wire the jetad stages together, one analysis each."""

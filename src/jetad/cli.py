@@ -1,0 +1,143 @@
+"""The ``jetad`` command line: one click group, one subcommand per pipeline stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from jetad.datasets import write_fileset
+from jetad.generate import PROCESSES, GenerationSummary, generate
+
+console = Console(stderr=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _key_values(values: tuple[str, ...], option: str) -> dict[str, str]:
+    pairs = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint=option)
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="jetad")
+def main() -> None:
+    """jetad: unsupervised new-physics searches with jets, as a coffea plugin."""
+
+
+def _run_generation(
+    process: str,
+    events: int,
+    seed: int,
+    output: Path,
+    jobs: int,
+    params: dict[str, str],
+    pythia: tuple[str, ...],
+) -> GenerationSummary:
+    with _progress() as bar:
+        task = bar.add_task(process, total=events)
+        try:
+            return generate(
+                process,
+                n_events=events,
+                seed=seed,
+                output=output,
+                jobs=jobs,
+                parameters=params,
+                pythia_settings=pythia,
+                progress=lambda n: bar.advance(task, n),
+            )
+        except ValueError as err:
+            raise click.ClickException(str(err)) from None
+
+
+_GENERATE_HELP = (
+    "Generate PROCESS with Pythia 8 and the parametric detector into a PFNano-like file.\n\n"
+    "\b\nProcesses:\n"
+    + "\n".join(f"  {p.name:10s} {p.description}" for p in PROCESSES.values())
+)
+
+
+@main.command("generate", help=_GENERATE_HELP)
+@click.argument("process", type=click.Choice(list(PROCESSES)))
+@click.option("--events", "-n", type=click.IntRange(min=1), required=True, help="Events.")
+@click.option("--seed", "-s", type=int, default=1, show_default=True, help="Random seed.")
+@click.option("--output", "-o", type=click.Path(path_type=Path), required=True, help="ROOT file.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Process parameter, e.g. rinv=0.5 or m_wprime=3000 (repeatable).")
+@click.option("--pythia", multiple=True, metavar="SETTING",
+              help="Extra Pythia setting appended to the card (repeatable).")
+def generate_command(process, events, seed, output, jobs, params, pythia) -> None:
+    summary = _run_generation(
+        process, events, seed, output, jobs, _key_values(params, "--param"), pythia
+    )
+    _print_summary([summary])
+
+
+@main.command("samples")
+@click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
+              help="Directory for the ROOT files and fileset.json.")
+@click.option("--events", "-n", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--seed", "-s", type=int, default=1, show_default=True)
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--process", "processes", multiple=True, type=click.Choice(list(PROCESSES)),
+              help="Processes to generate (repeatable); all of them by default.")
+@click.option("--fileset", type=click.Path(path_type=Path), default=None,
+              help="Fileset JSON to write.  [default: OUTPUT/fileset.json]")
+def samples_command(output, events, seed, jobs, processes, fileset) -> None:
+    """Generate one file per process and a coffea fileset JSON describing them."""
+    output.mkdir(parents=True, exist_ok=True)
+    summaries = [
+        _run_generation(name, events, seed, output / f"{name}.root", jobs, {}, ())
+        for name in (processes or PROCESSES)
+    ]
+    entries = {
+        s.process: {"files": {str(s.output): "Events"}, "metadata": s.metadata()}
+        for s in summaries
+    }
+    written = write_fileset(entries, fileset or output / "fileset.json")
+    _print_summary(summaries)
+    console.print(f"fileset: {written}")
+
+
+def _print_summary(summaries: list[GenerationSummary]) -> None:
+    import awkward as ak
+    import uproot
+
+    table = Table(title="generated samples")
+    for column in ("process", "events", "xsec [pb]", "<PFCands>", "<FatJet>", "lead FatJet pT",
+                   "file"):
+        table.add_column(column)
+    for s in summaries:
+        with uproot.open(s.output) as file:
+            tree = file["Events"]
+            arrays = tree.arrays(["nPFCands", "nFatJet", "FatJet_pt"])
+        lead = ak.firsts(arrays.FatJet_pt)
+        table.add_row(
+            s.process,
+            str(s.n_events),
+            f"{s.xsec_pb:.4g}",
+            f"{ak.mean(arrays.nPFCands):.0f}",
+            f"{ak.mean(arrays.nFatJet):.2f}",
+            f"{ak.mean(lead):.0f} GeV",
+            str(s.output),
+        )
+    Console().print(table)

@@ -1,0 +1,61 @@
+"""Writing NanoAOD-like ``Events`` and ``Runs`` TTrees with uproot, atomically.
+
+uproot 5.7's ``file[name] = {...}`` writes an RNTuple, which NanoAOD readers do not expect,
+so the trees are made with ``mktree`` and filled with ``extend``, one block at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import uproot
+
+__all__ = ["write_events"]
+
+COMPRESSION = uproot.ZLIB(6)
+
+
+def _branch_types(block: Mapping[str, ak.Array | np.ndarray]) -> dict:
+    return {name: ak.type(ak.Array(array)).content for name, array in block.items()}
+
+
+def write_events(
+    path: Path,
+    blocks: Iterable[Mapping[str, ak.Array | np.ndarray]],
+    runs: Callable[[], Mapping[str, np.ndarray]],
+) -> float:
+    """Write ``blocks`` to the ``Events`` tree and ``runs()`` to ``Runs`` of ``path``.
+
+    The file is written as ``.<name>.<pid>.tmp.root`` beside ``path`` and renamed onto it only
+    once complete; on any error the temporary file is removed. ``runs`` is called after the
+    last block, so it may summarise them (cross-section, event counts).
+
+    Returns:
+        The seconds spent writing, not counting the time spent producing the blocks.
+    """
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.root")
+    seconds = 0.0
+    try:
+        with uproot.recreate(tmp, compression=COMPRESSION) as file:
+            tree = None
+            for block in blocks:
+                start = time.perf_counter()
+                if tree is None:
+                    tree = file.mktree("Events", _branch_types(block), title="Events")
+                tree.extend(dict(block))
+                seconds += time.perf_counter() - start
+            start = time.perf_counter()
+            run_branches = dict(runs())
+            runs_tree = file.mktree("Runs", {k: v.dtype for k, v in run_branches.items()})
+            runs_tree.extend(run_branches)
+            seconds += time.perf_counter() - start
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return seconds

@@ -1,0 +1,175 @@
+"""Physics objects from PF candidates: jets, leptons with isolation, b tags and MET.
+
+Everything is computed from the PF candidates exactly as they are written (float32), so the
+four-vector sum of a jet's stored constituents reproduces the stored jet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import awkward as ak
+import fastjet
+import numpy as np
+
+__all__ = [
+    "BTagModel",
+    "btag_ak4",
+    "cluster",
+    "constituent_links",
+    "delta_r",
+    "leptons",
+    "missing_momentum",
+    "multiplicities",
+]
+
+
+@dataclass(frozen=True)
+class BTagModel:
+    """A DeepJet-like discriminant parametrised on truth flavour.
+
+    The discriminant is ``sigmoid(x)`` with ``x ~ Normal(mean[flavour], width)``. With the
+    defaults the medium working point ``btagDeepFlavB > 0.2783`` tags 78% of b jets, 15% of c
+    jets and 1% of light jets, close to CMS DeepJet. A jet's flavour is 5 (4) when a b (c)
+    hadron with pT > ``hadron_ptmin`` lies within ΔR < ``match_radius``, b winning over c.
+    """
+
+    mean_b: float = 0.6
+    mean_c: float = -3.0
+    mean_light: float = -5.6
+    width: float = 2.0
+    hadron_ptmin: float = 5.0
+    match_radius: float = 0.4
+
+
+def _p4(pf: ak.Array) -> ak.Array:
+    """Cartesian four-momenta (float64) of records with pt, eta, phi, mass."""
+    pt = ak.values_astype(pf.pt, np.float64)
+    eta = ak.values_astype(pf.eta, np.float64)
+    phi = ak.values_astype(pf.phi, np.float64)
+    mass = ak.values_astype(pf.mass, np.float64)
+    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
+    energy = np.sqrt(px**2 + py**2 + pz**2 + mass**2)
+    return ak.zip({"px": px, "py": py, "pz": pz, "E": energy}, with_name="Momentum4D")
+
+
+def _ptetaphim(px, py, pz, energy) -> dict[str, ak.Array]:
+    pt = np.hypot(px, py)
+    mass = np.sqrt(np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0))
+    return {
+        "pt": pt,
+        "eta": np.arcsinh(pz / pt),
+        "phi": np.arctan2(py, px),
+        "mass": mass,
+    }
+
+
+def delta_r(eta1, phi1, eta2, phi2):
+    """ΔR with Δφ wrapped into (−π, π]."""
+    dphi = (phi1 - phi2 + np.pi) % (2 * np.pi) - np.pi
+    return np.hypot(eta1 - eta2, dphi)
+
+
+def cluster(pf: ak.Array, radius: float, ptmin: float) -> tuple[ak.Array, ak.Array]:
+    """Anti-kT jets of the PF candidates, sorted by decreasing pT.
+
+    Returns:
+        ``jets``: ``events × jets`` with ``pt, eta, phi, mass`` (GeV) and ``nConstituents``;
+        ``constituents``: ``events × jets × constituents`` indices into ``pf``.
+    """
+    sequence = fastjet.ClusterSequence(
+        _p4(pf), fastjet.JetDefinition(fastjet.antikt_algorithm, radius)
+    )
+    jets = sequence.inclusive_jets(min_pt=ptmin)
+    index = sequence.constituent_index(min_pt=ptmin)
+    order = ak.argsort(np.hypot(jets.px, jets.py), axis=1, ascending=False)
+    jets, index = jets[order], index[order]
+    kinematics = _ptetaphim(jets.px, jets.py, jets.pz, jets.E)
+    record = {k: ak.values_astype(v, np.float32) for k, v in kinematics.items()}
+    record["nConstituents"] = ak.values_astype(ak.num(index, axis=2), np.int32)
+    return ak.zip(record), index
+
+
+def constituent_links(index: ak.Array) -> ak.Array:
+    """``FatJetPFCands``-style rows (``jetIdx``, ``pFCandsIdx``), contiguous and ordered by jet."""
+    jet_idx = ak.flatten(ak.broadcast_arrays(ak.local_index(index, axis=1), index)[0], axis=2)
+    return ak.zip(
+        {
+            "jetIdx": ak.values_astype(jet_idx, np.int32),
+            "pFCandsIdx": ak.values_astype(ak.flatten(index, axis=2), np.int32),
+        }
+    )
+
+
+def leptons(pf: ak.Array, pdg: int, ptmin: float, cone: float = 0.3) -> ak.Array:
+    """Electrons (``pdg=11``) or muons (13) from PF candidates, with PF isolation.
+
+    Isolation sums PF candidates within ΔR < ``cone`` of the lepton, the lepton itself
+    excluded, divided by the lepton pT: ``pfRelIso03_chg`` (charged), ``pfRelIso03_neu``
+    (neutral hadrons), ``pfRelIso03_pho`` (photons) and ``pfRelIso03_all`` (their sum).
+    """
+    index = ak.local_index(pf, axis=1)
+    selected = (abs(pf.pdgId) == pdg) & (pf.pt > ptmin)
+    lep = pf[selected]
+    lep_index = index[selected]
+    pairs = ak.cartesian({"lep": lep, "pf": pf}, axis=1, nested=True)
+    pair_index = ak.cartesian({"lep": lep_index, "pf": index}, axis=1, nested=True)
+    in_cone = (
+        delta_r(pairs.lep.eta, pairs.lep.phi, pairs.pf.eta, pairs.pf.phi) < cone
+    ) & (pair_index.lep != pair_index.pf)
+    pt = ak.values_astype(pairs.pf.pt, np.float64)
+    charged = in_cone & (pairs.pf.charge != 0)
+    neutral = in_cone & (pairs.pf.pdgId == 130)
+    photon = in_cone & (pairs.pf.pdgId == 22)
+    iso = {
+        "chg": ak.sum(pt * charged, axis=2),
+        "neu": ak.sum(pt * neutral, axis=2),
+        "pho": ak.sum(pt * photon, axis=2),
+    }
+    iso["all"] = iso["chg"] + iso["neu"] + iso["pho"]
+    record = {k: lep[k] for k in ("pt", "eta", "phi", "mass", "charge", "pdgId")}
+    for key, value in iso.items():
+        record[f"pfRelIso03_{key}"] = ak.values_astype(value / lep.pt, np.float32)
+    return ak.zip(record)
+
+
+def missing_momentum(pf: ak.Array) -> dict[str, ak.Array]:
+    """PF missing transverse momentum: ``pt`` and ``phi`` of −Σ p⃗T, and ``sumEt`` = Σ pT."""
+    p4 = _p4(pf)
+    px, py = -ak.sum(p4.px, axis=1), -ak.sum(p4.py, axis=1)
+    return {
+        "pt": ak.values_astype(np.hypot(px, py), np.float32),
+        "phi": ak.values_astype(np.arctan2(py, px), np.float32),
+        "sumEt": ak.values_astype(ak.sum(ak.values_astype(pf.pt, np.float64), axis=1), np.float32),
+    }
+
+
+def btag_ak4(
+    jets: ak.Array, hadrons: ak.Array, rng: np.random.Generator, model: BTagModel = BTagModel()
+) -> dict[str, ak.Array]:
+    """Truth flavour (``hadronFlavour``) and discriminant (``btagDeepFlavB``) of AK4 jets."""
+    hadron_pt = np.hypot(hadrons.px, hadrons.py)
+    hadrons = hadrons[hadron_pt > model.hadron_ptmin]
+    hadron_eta = np.arcsinh(hadrons.pz / np.hypot(hadrons.px, hadrons.py))
+    hadron_phi = np.arctan2(hadrons.py, hadrons.px)
+    had = ak.zip({"eta": hadron_eta, "phi": hadron_phi, "flavour": hadrons.flavour})
+    pairs = ak.cartesian({"jet": jets, "had": had}, axis=1, nested=True)
+    matched = delta_r(pairs.jet.eta, pairs.jet.phi, pairs.had.eta, pairs.had.phi) < model.match_radius
+    flavour = ak.fill_none(ak.max(ak.where(matched, pairs.had.flavour, 0), axis=2), 0)
+    flavour = ak.values_astype(flavour, np.int32)
+    counts = ak.num(flavour)
+    flat = ak.to_numpy(ak.flatten(flavour))
+    mean = np.select([flat == 5, flat == 4], [model.mean_b, model.mean_c], model.mean_light)
+    x = mean + model.width * rng.standard_normal(len(flat))
+    score = (1.0 / (1.0 + np.exp(-x))).astype(np.float32)
+    return {"hadronFlavour": flavour, "btagDeepFlavB": ak.unflatten(score, counts)}
+
+
+def multiplicities(pf: ak.Array, index: ak.Array) -> dict[str, ak.Array]:
+    """Charged and neutral constituent multiplicities of jets given constituent indices."""
+    per_event = pf.charge[ak.flatten(index, axis=2)]
+    charge = ak.unflatten(per_event, ak.flatten(ak.num(index, axis=2)), axis=1)
+    return {
+        "chMultiplicity": ak.values_astype(ak.sum(charge != 0, axis=2), np.int32),
+        "neMultiplicity": ak.values_astype(ak.sum(charge == 0, axis=2), np.int32),
+    }
