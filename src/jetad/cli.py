@@ -70,8 +70,7 @@ def _run_generation(
 
 _GENERATE_HELP = (
     "Generate PROCESS with Pythia 8 and the parametric detector into a PFNano-like file.\n\n"
-    "\b\nProcesses:\n"
-    + "\n".join(f"  {p.name:10s} {p.description}" for p in PROCESSES.values())
+    "\b\nProcesses:\n" + "\n".join(f"  {p.name:10s} {p.description}" for p in PROCESSES.values())
 )
 
 
@@ -81,10 +80,19 @@ _GENERATE_HELP = (
 @click.option("--seed", "-s", type=int, default=1, show_default=True, help="Random seed.")
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True, help="ROOT file.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="Process parameter, e.g. rinv=0.5 or m_wprime=3000 (repeatable).")
-@click.option("--pythia", multiple=True, metavar="SETTING",
-              help="Extra Pythia setting appended to the card (repeatable).")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Process parameter, e.g. rinv=0.5 or m_wprime=3000 (repeatable).",
+)
+@click.option(
+    "--pythia",
+    multiple=True,
+    metavar="SETTING",
+    help="Extra Pythia setting appended to the card (repeatable).",
+)
 def generate_command(process, events, seed, output, jobs, params, pythia) -> None:
     summary = _run_generation(
         process, events, seed, output, jobs, _key_values(params, "--param"), pythia
@@ -93,15 +101,29 @@ def generate_command(process, events, seed, output, jobs, params, pythia) -> Non
 
 
 @main.command("samples")
-@click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
-              help="Directory for the ROOT files and fileset.json.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Directory for the ROOT files and fileset.json.",
+)
 @click.option("--events", "-n", type=click.IntRange(min=1), default=200, show_default=True)
 @click.option("--seed", "-s", type=int, default=1, show_default=True)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--process", "processes", multiple=True, type=click.Choice(list(PROCESSES)),
-              help="Processes to generate (repeatable); all of them by default.")
-@click.option("--fileset", type=click.Path(path_type=Path), default=None,
-              help="Fileset JSON to write.  [default: OUTPUT/fileset.json]")
+@click.option(
+    "--process",
+    "processes",
+    multiple=True,
+    type=click.Choice(list(PROCESSES)),
+    help="Processes to generate (repeatable); all of them by default.",
+)
+@click.option(
+    "--fileset",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Fileset JSON to write.  [default: OUTPUT/fileset.json]",
+)
 def samples_command(output, events, seed, jobs, processes, fileset) -> None:
     """Generate one file per process and a coffea fileset JSON describing them."""
     output.mkdir(parents=True, exist_ok=True)
@@ -110,12 +132,43 @@ def samples_command(output, events, seed, jobs, processes, fileset) -> None:
         for name in (processes or PROCESSES)
     ]
     entries = {
-        s.process: {"files": {str(s.output): "Events"}, "metadata": s.metadata()}
-        for s in summaries
+        s.process: {"files": {str(s.output): "Events"}, "metadata": s.metadata()} for s in summaries
     }
     written = write_fileset(entries, fileset or output / "fileset.json")
     _print_summary(summaries)
     console.print(f"fileset: {written}")
+
+
+@main.command("demo")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Directory for everything the demo makes.",
+)
+@click.option(
+    "--events",
+    "-n",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Events per process.",
+)
+@click.option("--seed", "-s", type=int, default=1, show_default=True)
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=2, show_default=True)
+def demo_command(output, events, seed, jobs) -> None:
+    """The main job, end to end: generate every process and summarise the samples."""
+    ctx = click.get_current_context()
+    ctx.invoke(
+        samples_command,
+        output=output / "samples",
+        events=events,
+        seed=seed,
+        jobs=jobs,
+        processes=(),
+        fileset=None,
+    )
 
 
 def _print_summary(summaries: list[GenerationSummary]) -> None:
@@ -123,8 +176,15 @@ def _print_summary(summaries: list[GenerationSummary]) -> None:
     import uproot
 
     table = Table(title="generated samples")
-    for column in ("process", "events", "xsec [pb]", "<PFCands>", "<FatJet>", "lead FatJet pT",
-                   "file"):
+    for column in (
+        "process",
+        "events",
+        "xsec [pb]",
+        "<PFCands>",
+        "<FatJet>",
+        "lead FatJet pT",
+        "file",
+    ):
         table.add_column(column)
     for s in summaries:
         with uproot.open(s.output) as file:
@@ -137,7 +197,7 @@ def _print_summary(summaries: list[GenerationSummary]) -> None:
             f"{s.xsec_pb:.4g}",
             f"{ak.mean(arrays.nPFCands):.0f}",
             f"{ak.mean(arrays.nFatJet):.2f}",
-            f"{ak.mean(lead):.0f} GeV",
+            f"{ak.mean(lead):.0f} GeV" if ak.count(lead) else "-",
             str(s.output),
         )
     Console().print(table)

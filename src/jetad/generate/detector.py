@@ -9,7 +9,8 @@ class              acceptance                  response
 muon (±13)         |η| < 2.4, pT > 3 GeV        σ(pT)/pT = 1% ⊕ 1e-4·pT (|η| < 1.5), 2% ⊕ 2e-4·pT
 electron (±11)     |η| < 2.5, pT > 2 GeV        σ(E)/E = 3%/√E ⊕ 0.5%
 charged hadron     |η| < 2.5, pT > 0.5 GeV      σ(pT)/pT = 0.5% ⊕ 1.5e-4·pT (barrel),
-                                               1% ⊕ 3e-4·pT (endcap); efficiency 90% (95% above 1 GeV)
+                                               1% ⊕ 3e-4·pT (endcap); efficiency 90%
+                                               (95% above 1 GeV)
 photon (22)        |η| < 3.0, pT > 0.5 GeV      σ(E)/E = 2.8%/√E ⊕ 12%/E ⊕ 0.3%
 neutral hadron     |η| < 3.0, pT > 1 GeV        σ(E)/E = 100%/√E ⊕ 5%; η, φ smeared by 0.02
 =================  ==========================  ===============================================
@@ -107,7 +108,11 @@ def pf_candidates(final: ak.Array, rng: np.random.Generator, detector: Detector 
     is_electron = (apid == 11) & in_tracker & (pt > d.electron_ptmin)
     track_eff = np.where(pt > 1.0, d.track_efficiency_high, d.track_efficiency_low)
     is_track = (
-        charged & (apid != 11) & (apid != 13) & in_tracker & (pt > d.track_ptmin)
+        charged
+        & (apid != 11)
+        & (apid != 13)
+        & in_tracker
+        & (pt > d.track_ptmin)
         & (uniform < track_eff)
     )
     in_calo = visible & (abseta < d.calo_eta)
@@ -123,14 +128,20 @@ def pf_candidates(final: ak.Array, rng: np.random.Generator, detector: Detector 
 
     safe_e = np.maximum(e, 1e-3)
     sigma = np.zeros(n)
-    sigma = np.where(is_track, track_sigma(d.track_resolution_barrel, d.track_resolution_endcap), sigma)
-    sigma = np.where(is_muon, track_sigma(d.muon_resolution_barrel, d.muon_resolution_endcap), sigma)
     sigma = np.where(
-        is_electron, _quadrature(d.electron_resolution[0] / np.sqrt(safe_e), d.electron_resolution[1]),
+        is_track, track_sigma(d.track_resolution_barrel, d.track_resolution_endcap), sigma
+    )
+    sigma = np.where(
+        is_muon, track_sigma(d.muon_resolution_barrel, d.muon_resolution_endcap), sigma
+    )
+    sigma = np.where(
+        is_electron,
+        _quadrature(d.electron_resolution[0] / np.sqrt(safe_e), d.electron_resolution[1]),
         sigma,
     )
-    ecal = _quadrature(d.ecal_resolution[0] / np.sqrt(safe_e), d.ecal_resolution[1] / safe_e,
-                       d.ecal_resolution[2])
+    ecal = _quadrature(
+        d.ecal_resolution[0] / np.sqrt(safe_e), d.ecal_resolution[1] / safe_e, d.ecal_resolution[2]
+    )
     sigma = np.where(is_photon, ecal, sigma)
     hcal = _quadrature(d.hcal_resolution[0] / np.sqrt(safe_e), d.hcal_resolution[1])
     sigma = np.where(is_neutral_hadron, hcal, sigma)
@@ -148,9 +159,7 @@ def pf_candidates(final: ak.Array, rng: np.random.Generator, detector: Detector 
     pdg = np.where(is_electron, -11 * sign, pdg)
     pdg = np.where(is_photon, 22, pdg)
     pdg = np.where(is_neutral_hadron, 130, pdg)
-    mass = np.select(
-        [is_track, is_muon, is_electron], [PION_MASS, MUON_MASS, ELECTRON_MASS], 0.0
-    )
+    mass = np.select([is_track, is_muon, is_electron], [PION_MASS, MUON_MASS, ELECTRON_MASS], 0.0)
     has_charge = is_track | is_muon | is_electron
     keep = (pdg != 0) & (pt_reco > 0)
 

@@ -92,13 +92,19 @@ def generate_truth(settings: list[str], n_events: int, pythia_seed: int) -> Trut
 
     def select(mask: np.ndarray, fields: dict[str, np.ndarray]) -> ak.Array:
         per_event = ak.unflatten(mask, counts)
-        return ak.zip({k: ak.unflatten(v[mask], ak.sum(per_event, axis=1)) for k, v in fields.items()})
+        return ak.zip(
+            {k: ak.unflatten(v[mask], ak.sum(per_event, axis=1)) for k, v in fields.items()}
+        )
 
     final_mask = status > 0
     final = select(
         final_mask,
-        {**momentum, "pid": pids.astype(np.int32), "charge": table["charge"],
-         "visible": table["visible"]},
+        {
+            **momentum,
+            "pid": pids.astype(np.int32),
+            "charge": table["charge"],
+            "visible": table["visible"],
+        },
     )
     heavy_mask = table["heavy_flavour"] >= 4
     heavy = select(heavy_mask, {**momentum, "flavour": table["heavy_flavour"]})

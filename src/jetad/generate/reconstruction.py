@@ -114,9 +114,9 @@ def leptons(pf: ak.Array, pdg: int, ptmin: float, cone: float = 0.3) -> ak.Array
     lep_index = index[selected]
     pairs = ak.cartesian({"lep": lep, "pf": pf}, axis=1, nested=True)
     pair_index = ak.cartesian({"lep": lep_index, "pf": index}, axis=1, nested=True)
-    in_cone = (
-        delta_r(pairs.lep.eta, pairs.lep.phi, pairs.pf.eta, pairs.pf.phi) < cone
-    ) & (pair_index.lep != pair_index.pf)
+    in_cone = (delta_r(pairs.lep.eta, pairs.lep.phi, pairs.pf.eta, pairs.pf.phi) < cone) & (
+        pair_index.lep != pair_index.pf
+    )
     pt = ak.values_astype(pairs.pf.pt, np.float64)
     charged = in_cone & (pairs.pf.charge != 0)
     neutral = in_cone & (pairs.pf.pdgId == 130)
@@ -154,7 +154,9 @@ def btag_ak4(
     hadron_phi = np.arctan2(hadrons.py, hadrons.px)
     had = ak.zip({"eta": hadron_eta, "phi": hadron_phi, "flavour": hadrons.flavour})
     pairs = ak.cartesian({"jet": jets, "had": had}, axis=1, nested=True)
-    matched = delta_r(pairs.jet.eta, pairs.jet.phi, pairs.had.eta, pairs.had.phi) < model.match_radius
+    matched = (
+        delta_r(pairs.jet.eta, pairs.jet.phi, pairs.had.eta, pairs.had.phi) < model.match_radius
+    )
     flavour = ak.fill_none(ak.max(ak.where(matched, pairs.had.flavour, 0), axis=2), 0)
     flavour = ak.values_astype(flavour, np.int32)
     counts = ak.num(flavour)
