@@ -97,3 +97,14 @@ def test_cli_generates_a_readable_file(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert len(_arrays(output)) == 5
+
+
+def test_fatjet_radius_is_configurable(tmp_path):
+    output = tmp_path / "svj.root"
+    args = ["generate", "svj", "-n", "20", "-o", str(output), "--fatjet-radius", "1.2"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    default = tmp_path / "default.root"
+    generate("svj", 20, 1, default)
+    wide, narrow = _arrays(output), _arrays(default)
+    assert ak.sum(wide.FatJet_nConstituents) > ak.sum(narrow.FatJet_nConstituents)

@@ -50,6 +50,7 @@ def _run_generation(
     jobs: int,
     params: dict[str, str],
     pythia: tuple[str, ...],
+    fatjet_radius: float | None = None,
 ) -> GenerationSummary:
     with _progress() as bar:
         task = bar.add_task(process, total=events)
@@ -62,6 +63,7 @@ def _run_generation(
                 jobs=jobs,
                 parameters=params,
                 pythia_settings=pythia,
+                fatjet_radius=fatjet_radius,
                 progress=lambda n: bar.advance(task, n),
             )
         except ValueError as err:
@@ -93,9 +95,15 @@ _GENERATE_HELP = (
     metavar="SETTING",
     help="Extra Pythia setting appended to the card (repeatable).",
 )
-def generate_command(process, events, seed, output, jobs, params, pythia) -> None:
+@click.option(
+    "--fatjet-radius",
+    type=click.FloatRange(min=0.0, max=2.0, min_open=True),
+    default=None,
+    help="Anti-kT radius of FatJet.  [default: 1.0 for qcd_dijet and wprime_xy, else 0.8]",
+)
+def generate_command(process, events, seed, output, jobs, params, pythia, fatjet_radius) -> None:
     summary = _run_generation(
-        process, events, seed, output, jobs, _key_values(params, "--param"), pythia
+        process, events, seed, output, jobs, _key_values(params, "--param"), pythia, fatjet_radius
     )
     _print_summary([summary])
 

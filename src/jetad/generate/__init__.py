@@ -77,6 +77,7 @@ class GenerationSummary:
     n_events: int
     seed: int
     parameters: dict[str, float | str]
+    fatjet_radius: float
     xsec_pb: float
     label: int
     seconds_pythia: float = 0.0
@@ -92,6 +93,7 @@ class GenerationSummary:
             "nevents": self.n_events,
             "seed": self.seed,
             "parameters": self.parameters,
+            "fatjet_radius": self.fatjet_radius,
         }
 
 
@@ -103,8 +105,12 @@ def simulate_block(
     n_events: int,
     first_event: int,
     extra_settings: tuple[str, ...] = (),
+    fatjet_radius: float | None = None,
 ) -> BlockResult:
-    """Generate, simulate and reconstruct one block of events into NanoAOD branches."""
+    """Generate, simulate and reconstruct one block of events into NanoAOD branches.
+
+    ``fatjet_radius`` overrides the process's anti-kT radius for ``FatJet``.
+    """
     pythia_seed, sequence = block_seeds(seed, block)
     start = time.perf_counter()
     truth = generate_truth(
@@ -113,7 +119,8 @@ def simulate_block(
     middle = time.perf_counter()
     rng = np.random.default_rng(sequence)
     pf = pf_candidates(truth.final, rng, Detector())
-    fatjets, fat_index = cluster(pf, process.fatjet_radius, process.fatjet_ptmin)
+    radius = fatjet_radius or process.fatjet_radius
+    fatjets, fat_index = cluster(pf, radius, process.fatjet_ptmin)
     jets, jet_index = cluster(pf, AK4_RADIUS, AK4_PTMIN)
     jets = ak.zip(
         {
@@ -194,6 +201,7 @@ def generate(
     pythia_settings: tuple[str, ...] = (),
     progress: Callable[[int], None] | None = None,
     block_size: int = BLOCK_SIZE,
+    fatjet_radius: float | None = None,
 ) -> GenerationSummary:
     """Generate ``n_events`` events of ``process`` into the PFNano-like ROOT file ``output``.
 
@@ -206,19 +214,22 @@ def generate(
         jobs: worker processes.
         parameters: process parameters overriding the card defaults (``m_wprime``, ``rinv``…).
         pythia_settings: extra Pythia settings appended after the card.
+        fatjet_radius: anti-kT radius of ``FatJet``; the process's own (0.8 or 1.0) if None.
         progress: called with the number of events finished after each block.
         block_size: events per block; part of the seed's definition, so change it knowingly.
     """
     proc = get_process(process)
     if n_events < 1:
         raise ValueError(f"the number of events must be at least 1, got {n_events}")
+    if fatjet_radius is not None and not 0.0 < fatjet_radius <= 2.0:
+        raise ValueError(f"the fat-jet radius must lie in (0, 2], got {fatjet_radius}")
     if jobs < 1:
         raise ValueError(f"the number of jobs must be at least 1, got {jobs}")
     params = proc.parameters(parameters)
     render_card(proc, params)  # validates the parameters before any work starts
     path = check_output_path(output)
     tasks = [
-        (proc, params, seed, block, size, first, tuple(pythia_settings))
+        (proc, params, seed, block, size, first, tuple(pythia_settings), fatjet_radius)
         for block, size, first in _blocks(n_events, block_size)
     ]
     sigmas, weights = [], []
@@ -253,6 +264,7 @@ def generate(
         n_events=n_events,
         seed=seed,
         parameters=params,
+        fatjet_radius=fatjet_radius or proc.fatjet_radius,
         xsec_pb=xsec_holder["xsec"],
         label=proc.label,
         seconds_pythia=timing["pythia"],
