@@ -25,6 +25,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
+from jetad.clustering import cluster
 from jetad.generate.detector import Detector, invisible_momentum, pf_candidates
 from jetad.generate.nanoaod import write_events
 from jetad.generate.processes import PROCESSES, Process, get_process, render_card
@@ -32,7 +33,6 @@ from jetad.generate.pythia import block_seeds, generate_truth
 from jetad.generate.reconstruction import (
     BTagModel,
     btag_ak4,
-    cluster,
     constituent_links,
     leptons,
     missing_momentum,

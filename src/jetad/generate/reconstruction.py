@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import awkward as ak
-import fastjet
 import numpy as np
+
+from jetad.clustering import four_momenta
 
 __all__ = [
     "BTagModel",
     "btag_ak4",
-    "cluster",
     "constituent_links",
     "delta_r",
     "leptons",
@@ -42,52 +42,10 @@ class BTagModel:
     match_radius: float = 0.4
 
 
-def _p4(pf: ak.Array) -> ak.Array:
-    """Cartesian four-momenta (float64) of records with pt, eta, phi, mass."""
-    pt = ak.values_astype(pf.pt, np.float64)
-    eta = ak.values_astype(pf.eta, np.float64)
-    phi = ak.values_astype(pf.phi, np.float64)
-    mass = ak.values_astype(pf.mass, np.float64)
-    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-    energy = np.sqrt(px**2 + py**2 + pz**2 + mass**2)
-    return ak.zip({"px": px, "py": py, "pz": pz, "E": energy}, with_name="Momentum4D")
-
-
-def _ptetaphim(px, py, pz, energy) -> dict[str, ak.Array]:
-    pt = np.hypot(px, py)
-    mass = np.sqrt(np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0))
-    return {
-        "pt": pt,
-        "eta": np.arcsinh(pz / pt),
-        "phi": np.arctan2(py, px),
-        "mass": mass,
-    }
-
-
 def delta_r(eta1, phi1, eta2, phi2):
     """ΔR with Δφ wrapped into (−π, π]."""
     dphi = (phi1 - phi2 + np.pi) % (2 * np.pi) - np.pi
     return np.hypot(eta1 - eta2, dphi)
-
-
-def cluster(pf: ak.Array, radius: float, ptmin: float) -> tuple[ak.Array, ak.Array]:
-    """Anti-kT jets of the PF candidates, sorted by decreasing pT.
-
-    Returns:
-        ``jets``: ``events × jets`` with ``pt, eta, phi, mass`` (GeV) and ``nConstituents``;
-        ``constituents``: ``events × jets × constituents`` indices into ``pf``.
-    """
-    sequence = fastjet.ClusterSequence(
-        _p4(pf), fastjet.JetDefinition(fastjet.antikt_algorithm, radius)
-    )
-    jets = sequence.inclusive_jets(min_pt=ptmin)
-    index = sequence.constituent_index(min_pt=ptmin)
-    order = ak.argsort(np.hypot(jets.px, jets.py), axis=1, ascending=False)
-    jets, index = jets[order], index[order]
-    kinematics = _ptetaphim(jets.px, jets.py, jets.pz, jets.E)
-    record = {k: ak.values_astype(v, np.float32) for k, v in kinematics.items()}
-    record["nConstituents"] = ak.values_astype(ak.num(index, axis=2), np.int32)
-    return ak.zip(record), index
 
 
 def constituent_links(index: ak.Array) -> ak.Array:
@@ -135,7 +93,7 @@ def leptons(pf: ak.Array, pdg: int, ptmin: float, cone: float = 0.3) -> ak.Array
 
 def missing_momentum(pf: ak.Array) -> dict[str, ak.Array]:
     """PF missing transverse momentum: ``pt`` and ``phi`` of −Σ p⃗T, and ``sumEt`` = Σ pT."""
-    p4 = _p4(pf)
+    p4 = four_momenta(pf)
     px, py = -ak.sum(p4.px, axis=1), -ak.sum(p4.py, axis=1)
     return {
         "pt": ak.values_astype(np.hypot(px, py), np.float32),

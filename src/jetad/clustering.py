@@ -1,0 +1,62 @@
+"""Jet clustering of PF candidates with fastjet, columnar over many events at once."""
+
+from __future__ import annotations
+
+import awkward as ak
+import fastjet
+import numpy as np
+
+__all__ = ["ALGORITHMS", "cluster", "four_momenta", "ptetaphim"]
+
+#: fastjet algorithms by the names used in jetad's API.
+ALGORITHMS = {
+    "antikt": fastjet.antikt_algorithm,
+    "kt": fastjet.kt_algorithm,
+    "cambridge": fastjet.cambridge_algorithm,
+}
+
+
+def four_momenta(particles: ak.Array) -> ak.Array:
+    """Cartesian ``px, py, pz, E`` (float64, GeV) of records with ``pt, eta, phi, mass``."""
+    pt, eta, phi, mass = (
+        ak.values_astype(particles[f], np.float64) for f in ("pt", "eta", "phi", "mass")
+    )
+    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
+    energy = np.sqrt(px**2 + py**2 + pz**2 + mass**2)
+    return ak.zip({"px": px, "py": py, "pz": pz, "E": energy}, with_name="Momentum4D")
+
+
+def ptetaphim(px, py, pz, energy) -> dict[str, ak.Array]:
+    """``pt, eta, phi, mass`` (GeV) from Cartesian components; negative m² is clipped to 0."""
+    pt = np.hypot(px, py)
+    return {
+        "pt": pt,
+        "eta": np.arcsinh(pz / pt),
+        "phi": np.arctan2(py, px),
+        "mass": np.sqrt(np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0)),
+    }
+
+
+def cluster(
+    particles: ak.Array, radius: float, ptmin: float, algorithm: str = "antikt"
+) -> tuple[ak.Array, ak.Array]:
+    """Inclusive jets of ``particles`` (``events × particles`` with pt, eta, phi, mass).
+
+    Returns:
+        ``jets``: ``events × jets`` with ``pt, eta, phi, mass`` (float32, GeV) and
+        ``nConstituents``, sorted by decreasing pT;
+        ``index``: ``events × jets × constituents``, indices into ``particles``.
+    """
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; valid: {', '.join(ALGORITHMS)}")
+    sequence = fastjet.ClusterSequence(
+        four_momenta(particles), fastjet.JetDefinition(ALGORITHMS[algorithm], radius)
+    )
+    jets = sequence.inclusive_jets(min_pt=ptmin)
+    index = sequence.constituent_index(min_pt=ptmin)
+    order = ak.argsort(np.hypot(jets.px, jets.py), axis=1, ascending=False)
+    jets, index = jets[order], index[order]
+    kinematics = ptetaphim(jets.px, jets.py, jets.pz, jets.E)
+    record = {k: ak.values_astype(v, np.float32) for k, v in kinematics.items()}
+    record["nConstituents"] = ak.values_astype(ak.num(index, axis=2), np.int32)
+    return ak.zip(record), index

@@ -1,0 +1,178 @@
+"""Jet constituents as ``events × jets × constituents`` arrays, whatever the file layout.
+
+Two sources give the same shape, so nothing downstream knows which one was used:
+
+- :func:`fatjet_constituents` follows the PF-candidate links stored in the file;
+- :func:`recluster` clusters the PF candidates with fastjet.
+
+The constituents are records with ``pt, eta, phi, mass`` (GeV) and vector's ``Momentum4D``
+behaviour, plus ``charge`` and ``pdgId`` where the file has them.
+
+A jet whose candidates are not stored (``FatJet_nConstituents > 0`` but no link rows, as in
+some real files) gets an empty constituent list: its observables are NaN, and
+``ak.num(constituents, axis=2) == 0`` counts it in a cutflow.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import awkward as ak
+import vector
+
+from jetad.clustering import cluster
+
+__all__ = ["LAYOUTS", "Layout", "fatjet_constituents", "find_layout", "recluster"]
+
+vector.register_awkward()
+
+Puppi = Literal["auto"] | bool
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a file keeps its PF candidates and their links to ``FatJet``.
+
+    Attributes:
+        name: a short name for messages.
+        candidates: the candidate collection.
+        links: the jet-to-candidate link collection.
+        jet_index: the link field holding the jet index.
+        candidate_index: the link field holding the candidate index.
+        puppi_weighted: whether the stored candidate pt is already PUPPI-weighted.
+    """
+
+    name: str
+    candidates: str
+    links: str
+    jet_index: str
+    candidate_index: str
+    puppi_weighted: bool
+
+
+#: The layouts jetad reads, tried in order.
+LAYOUTS = (
+    Layout("PFNano", "PFCands", "FatJetPFCands", "jetIdx", "pFCandsIdx", puppi_weighted=False),
+    Layout("NanoAOD v15", "PFCand", "FatJetPFCand", "jetIdx", "pfCandIdx", puppi_weighted=True),
+)
+
+_KINEMATICS = ("pt", "eta", "phi", "mass")
+_OPTIONAL = ("charge", "pdgId")
+
+
+def find_layout(events: ak.Array) -> Layout:
+    """The first layout in :data:`LAYOUTS` whose collections are all present.
+
+    Raises:
+        ValueError: naming the collections looked for when none matches.
+    """
+    fields = set(events.fields)
+    for layout in LAYOUTS:
+        if {layout.candidates, layout.links, "FatJet"} <= fields:
+            return layout
+    looked_for = "; ".join(f"{l.name}: FatJet, {l.candidates}, {l.links}" for l in LAYOUTS)
+    raise ValueError(f"no jet constituents in these events; looked for {looked_for}")
+
+
+def _candidates(events: ak.Array, layout: Layout, puppi: Puppi) -> ak.Array:
+    """The PF candidates as Momentum4D records, PUPPI-weighted as requested."""
+    source = events[layout.candidates]
+    missing = [f for f in _KINEMATICS if f not in source.fields]
+    if missing:
+        raise ValueError(
+            f"{layout.candidates} lacks {', '.join(f'{layout.candidates}_{m}' for m in missing)}"
+        )
+    record = {f: source[f] for f in _KINEMATICS}
+    has_weight = "puppiWeight" in source.fields
+    if puppi is True and not (has_weight or layout.puppi_weighted):
+        raise ValueError(f"puppi=True but {layout.candidates}_puppiWeight is not in the file")
+    if has_weight and not layout.puppi_weighted and puppi in ("auto", True):
+        weight = source.puppiWeight
+        record["pt"] = source.pt * weight
+        record["mass"] = source.mass * weight
+    record.update({f: source[f] for f in _OPTIONAL if f in source.fields})
+    return ak.zip(record, with_name="Momentum4D")
+
+
+def _group_by_jet(rows: ak.Array, jet_index: ak.Array, jets: ak.Array) -> ak.Array:
+    """Nest per-event link rows into ``events × jets × rows``, aligned with ``jets``."""
+    order = ak.argsort(jet_index, axis=1, stable=True)
+    rows, jet_index = rows[order], jet_index[order]
+    local = ak.local_index(jets.pt, axis=1)
+    pairs = ak.cartesian({"jet": local, "row": jet_index}, axis=1, nested=True)
+    counts = ak.sum(pairs.jet == pairs.row, axis=2)
+    return ak.unflatten(rows, ak.flatten(counts), axis=1)
+
+
+def fatjet_constituents(events: ak.Array, puppi: Puppi = "auto") -> ak.Array:
+    """The PF candidates of each ``FatJet``, ``events × FatJet × constituents``.
+
+    Works on NanoEvents opened with any coffea NanoAOD schema, for PFNano (with or without
+    ``FatJet_nConstituents``) and NanoAOD v15 (``PFCand``, ``FatJetPFCand_pfCandIdx``).
+
+    Args:
+        events: NanoEvents (eager or virtual) or any record array with the collections.
+        puppi: ``"auto"`` scales the four-momenta by ``puppiWeight`` when the file stores
+            unweighted candidates with a weight (PFNano AK8 PUPPI jets); ``True`` requires
+            weighting; ``False`` keeps the stored values (NanoAOD v15 pt is already weighted).
+
+    Returns:
+        Momentum4D records aligned with ``events.FatJet``: one list per jet, empty for jets
+        whose candidates are not stored. Link rows pointing past the last jet are dropped
+        with a warning.
+    """
+    if puppi not in ("auto", True, False):
+        raise ValueError(f"puppi must be 'auto', True or False, got {puppi!r}")
+    layout = find_layout(events)
+    links = events[layout.links]
+    for field in (layout.jet_index, layout.candidate_index):
+        if field not in links.fields:
+            raise ValueError(f"{layout.links} lacks the link branch {layout.links}_{field}")
+    candidates = _candidates(events, layout, puppi)
+    n_jets = ak.num(events.FatJet, axis=1)
+    jet_index = links[layout.jet_index]
+    in_range = (jet_index >= 0) & (jet_index < n_jets)
+    if ak.backend(in_range) != "typetracer":
+        dropped = int(ak.sum(~in_range))
+        if dropped:
+            warnings.warn(
+                f"{dropped} {layout.links} rows point to no {layout.name} FatJet; dropped",
+                stacklevel=2,
+            )
+    rows = candidates[links[layout.candidate_index][in_range]]
+    return _group_by_jet(rows, jet_index[in_range], events.FatJet)
+
+
+def recluster(
+    events: ak.Array,
+    algorithm: str = "antikt",
+    radius: float = 1.0,
+    ptmin: float = 200.0,
+    puppi: Puppi = "auto",
+) -> tuple[ak.Array, ak.Array]:
+    """Cluster the PF candidates with fastjet.
+
+    Args:
+        events: NanoEvents with a PF-candidate collection (``PFCands`` or ``PFCand``).
+        algorithm: ``"antikt"``, ``"kt"`` or ``"cambridge"``.
+        radius: the jet radius R.
+        ptmin: the jet pT threshold, GeV.
+        puppi: as for :func:`fatjet_constituents`; weights are applied before clustering.
+
+    Returns:
+        ``jets`` (``events × jets``, pt-ordered, Momentum4D with ``nConstituents``) and their
+        ``constituents`` (``events × jets × constituents``), as :func:`fatjet_constituents`.
+    """
+    names = [layout for layout in LAYOUTS if layout.candidates in events.fields]
+    if not names:
+        raise ValueError(
+            "no PF candidates to recluster; looked for "
+            + ", ".join(layout.candidates for layout in LAYOUTS)
+        )
+    candidates = _candidates(events, names[0], puppi)
+    jets, index = cluster(candidates, radius, ptmin, algorithm)
+    flat_index = ak.flatten(index, axis=2)
+    constituents = ak.unflatten(candidates[flat_index], ak.flatten(ak.num(index, axis=2)), axis=1)
+    return ak.with_name(jets, "Momentum4D"), constituents

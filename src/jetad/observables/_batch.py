@@ -1,0 +1,96 @@
+"""From jagged constituents to flat per-jet batches for numba kernels, and back.
+
+Every observable takes ``jets × constituents`` or ``events × jets × constituents`` arrays of
+records with ``pt, eta, phi, mass`` (GeV). :func:`jet_map` flattens them once into contiguous
+float64 columns with per-jet offsets, runs a kernel over all jets, and restores the jagged
+structure. On typetracers (dask-awkward graph building) it runs the kernel on a length-zero
+array, so the output form is exact and nothing is computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import awkward as ak
+import numba
+import numpy as np
+
+__all__ = ["JetBatch", "jet_map", "wrap_phi"]
+
+TWO_PI = 2.0 * np.pi
+
+
+@dataclass(frozen=True)
+class JetBatch:
+    """Flat constituent columns of many jets: jet ``j`` is ``offsets[j]:offsets[j+1]``.
+
+    ``phi`` is in [0, 2π) and ``rap`` is the true rapidity, as in fastjet.
+    """
+
+    offsets: np.ndarray
+    pt: np.ndarray
+    rap: np.ndarray
+    phi: np.ndarray
+    eta: np.ndarray
+    mass: np.ndarray
+
+    @property
+    def n_jets(self) -> int:
+        return len(self.offsets) - 1
+
+
+def _batch(jets: ak.Array) -> JetBatch:
+    counts = ak.to_numpy(ak.num(jets, axis=1))
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    flat = ak.flatten(jets, axis=1)
+
+    def column(name):
+        return np.ascontiguousarray(ak.to_numpy(flat[name]), dtype=np.float64)
+
+    pt, eta, phi, mass = (column(n) for n in ("pt", "eta", "phi", "mass"))
+    mt = np.sqrt(pt * pt + mass * mass)
+    rap = np.arcsinh(pt * np.sinh(eta) / np.where(mt > 0, mt, 1.0))
+    return JetBatch(offsets, pt, rap, np.mod(phi, TWO_PI), eta, mass)
+
+
+def jet_map(
+    constituents: ak.Array,
+    kernel: Callable[[JetBatch], np.ndarray | dict[str, np.ndarray]],
+) -> ak.Array:
+    """Apply ``kernel`` to every jet of ``constituents`` (2 or 3 levels of nesting).
+
+    The kernel receives a :class:`JetBatch` and returns an ``(n_jets,)`` or
+    ``(n_jets, k)`` array, or a dict of ``(n_jets,)`` arrays (a record per jet).
+    """
+    if ak.backend(constituents) == "typetracer":
+        zero = ak.Array(constituents.layout.form.length_zero_array(), behavior=constituents.behavior)
+        result = jet_map(zero, kernel)
+        return ak.Array(result.layout.to_typetracer(forget_length=True))
+    depth = constituents.ndim
+    if depth == 3:
+        jets_per_event = ak.num(constituents, axis=1)
+        jets = ak.flatten(constituents, axis=1)
+    elif depth == 2:
+        jets = constituents
+    else:
+        raise ValueError(
+            "constituents must be jets × constituents or events × jets × constituents, "
+            f"got {depth} levels: {constituents.type}"
+        )
+    out = kernel(_batch(jets))
+    if isinstance(out, dict):
+        result = ak.zip({k: ak.Array(v) for k, v in out.items()})
+    else:
+        result = ak.Array(out)
+    if depth == 3:
+        result = ak.unflatten(result, jets_per_event)
+    return result
+
+
+@numba.njit(cache=True, inline="always")
+def wrap_phi(dphi: float) -> float:
+    """|Δφ| folded into [0, π], for φ in [0, 2π)."""
+    dphi = abs(dphi)
+    return TWO_PI - dphi if dphi > np.pi else dphi
