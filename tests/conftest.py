@@ -37,3 +37,17 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip("../shared/realdata is not beside the checkout")
     return REALDATA
+
+
+@pytest.fixture(scope="session")
+def generated_jets():
+    """``jets × constituents`` of the AK8/AK10 jets of the qcd_dijet, wprime_xy and svj fixtures."""
+    import awkward as ak
+
+    from jetad.constituents import fatjet_constituents
+
+    jets = [
+        ak.flatten(fatjet_constituents(load_events(FIXTURES / f"{name}.root")), axis=1)
+        for name in ("qcd_dijet", "wprime_xy", "svj")
+    ]
+    return ak.concatenate(jets)

@@ -22,6 +22,7 @@ from typing import Literal
 import awkward as ak
 import vector
 
+from jetad._dask import is_dask
 from jetad.clustering import cluster
 
 __all__ = ["LAYOUTS", "Layout", "fatjet_constituents", "find_layout", "recluster"]
@@ -72,7 +73,7 @@ def find_layout(events: ak.Array) -> Layout:
     for layout in LAYOUTS:
         if {layout.candidates, layout.links, "FatJet"} <= fields:
             return layout
-    looked_for = "; ".join(f"{l.name}: FatJet, {l.candidates}, {l.links}" for l in LAYOUTS)
+    looked_for = "; ".join(f"{x.name}: FatJet, {x.candidates}, {x.links}" for x in LAYOUTS)
     raise ValueError(f"no jet constituents in these events; looked for {looked_for}")
 
 
@@ -125,6 +126,10 @@ def fatjet_constituents(events: ak.Array, puppi: Puppi = "auto") -> ak.Array:
     """
     if puppi not in ("auto", True, False):
         raise ValueError(f"puppi must be 'auto', True or False, got {puppi!r}")
+    if is_dask(events):
+        import dask_awkward as dak
+
+        return dak.map_partitions(fatjet_constituents, events, puppi=puppi)
     layout = find_layout(events)
     links = events[layout.links]
     for field in (layout.jet_index, layout.candidate_index):

@@ -6,12 +6,18 @@ event collections) and returns arrays aligned with the jets (or events).
 
 from jetad.observables.ecf import energy_correlation, energy_correlations
 from jetad.observables.grooming import soft_drop
+from jetad.observables.met import met_decomposition, missing_et
 from jetad.observables.nsubjettiness import nsubjettiness, tau21, tau32
+from jetad.observables.shapes import axes, ptd
 
 __all__ = [
+    "axes",
     "energy_correlation",
     "energy_correlations",
+    "met_decomposition",
+    "missing_et",
     "nsubjettiness",
+    "ptd",
     "soft_drop",
     "tau21",
     "tau32",

@@ -16,9 +16,12 @@ import awkward as ak
 import numba
 import numpy as np
 
+from jetad._dask import is_dask
+
 __all__ = ["JetBatch", "jet_map", "wrap_phi"]
 
 TWO_PI = 2.0 * np.pi
+_COLUMNS = ("pt", "eta", "phi", "mass")
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ def _batch(jets: ak.Array) -> JetBatch:
     def column(name):
         return np.ascontiguousarray(ak.to_numpy(flat[name]), dtype=np.float64)
 
-    pt, eta, phi, mass = (column(n) for n in ("pt", "eta", "phi", "mass"))
+    pt, eta, phi, mass = (column(n) for n in _COLUMNS)
     mt = np.sqrt(pt * pt + mass * mass)
     rap = np.arcsinh(pt * np.sinh(eta) / np.where(mt > 0, mt, 1.0))
     return JetBatch(offsets, pt, rap, np.mod(phi, TWO_PI), eta, mass)
@@ -63,9 +66,18 @@ def jet_map(
 
     The kernel receives a :class:`JetBatch` and returns an ``(n_jets,)`` or
     ``(n_jets, k)`` array, or a dict of ``(n_jets,)`` arrays (a record per jet).
+    A dask-awkward input is mapped partition by partition.
     """
+    if is_dask(constituents):
+        import dask_awkward as dak
+
+        return dak.map_partitions(jet_map, constituents, kernel)
     if ak.backend(constituents) == "typetracer":
-        zero = ak.Array(constituents.layout.form.length_zero_array(), behavior=constituents.behavior)
+        for field in _COLUMNS:  # tell dask-awkward's column optimisation what is read
+            ak.typetracer.touch_data(constituents[field])
+        zero = ak.Array(
+            constituents.layout.form.length_zero_array(), behavior=constituents.behavior
+        )
         result = jet_map(zero, kernel)
         return ak.Array(result.layout.to_typetracer(forget_length=True))
     depth = constituents.ndim

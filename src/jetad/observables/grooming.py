@@ -7,7 +7,8 @@ declustered from the top: a branching j → j1 j2 is kept when
 
 and otherwise the softer branch is dropped and declustering continues on the harder one.
 CMS uses z_cut = 0.1, β = 0, R0 = 0.8. When no branching passes, the groomed jet is the
-hardest single constituent, with zg = rg = 0 (fjcontrib reports −1 there). A jet without constituents gives NaN.
+hardest single constituent, with zg = rg = 0 (fjcontrib reports −1 there). A jet without
+constituents gives NaN.
 """
 
 from __future__ import annotations
@@ -139,10 +140,15 @@ def soft_drop(
 
     def kernel(batch: JetBatch) -> dict[str, np.ndarray]:
         out = _soft_drop_kernel(
-            batch.offsets, batch.pt, batch.rap, batch.phi, batch.mass,
-            float(zcut), float(beta), float(r0),
+            batch.offsets,
+            batch.pt,
+            batch.rap,
+            batch.phi,
+            batch.mass,
+            float(zcut),
+            float(beta),
+            float(r0),
         )
         return {"msoftdrop": out[:, 0], "ptsoftdrop": out[:, 1], "zg": out[:, 2], "rg": out[:, 3]}
 
     return jet_map(constituents, kernel)
-

@@ -253,8 +253,15 @@ def nsubjettiness(
 
     def kernel(batch: JetBatch) -> np.ndarray:
         return _nsubjettiness_kernel(
-            batch.offsets, batch.pt, batch.rap, batch.phi, batch.mass,
-            nmax, float(beta), float(r0), AXES[axes],
+            batch.offsets,
+            batch.pt,
+            batch.rap,
+            batch.phi,
+            batch.mass,
+            nmax,
+            float(beta),
+            float(r0),
+            AXES[axes],
         )
 
     return jet_map(constituents, kernel)

@@ -1,0 +1,73 @@
+"""Every observable gives the same numbers eagerly, on virtual arrays and inside dask-awkward."""
+
+from __future__ import annotations
+
+import awkward as ak
+import dask
+import dask_awkward as dak
+import numpy as np
+import pytest
+
+from conftest import FIXTURES, load_events
+from jetad.constituents import fatjet_constituents
+from jetad.observables import (
+    axes,
+    energy_correlations,
+    met_decomposition,
+    nsubjettiness,
+    ptd,
+    soft_drop,
+)
+
+JET_OBSERVABLES = {
+    "nsubjettiness": nsubjettiness,
+    "ecf": lambda c: energy_correlations(c, 0.5),
+    "soft_drop": soft_drop,
+    "ptd": ptd,
+    "axes": axes,
+}
+
+
+def _same(a, b) -> bool:
+    return ak.array_equal(a, b, equal_nan=True, check_parameters=False, dtype_exact=False)
+
+
+@pytest.fixture(scope="module")
+def eager():
+    events = load_events(FIXTURES / "svj.root")
+    return events, fatjet_constituents(events)
+
+
+@pytest.mark.parametrize("name", JET_OBSERVABLES)
+def test_virtual_equals_eager(eager, name):
+    events = load_events(FIXTURES / "svj.root", mode="virtual")
+    observable = JET_OBSERVABLES[name]
+    assert _same(observable(fatjet_constituents(events)), observable(eager[1]))
+
+
+def test_dask_awkward_equals_eager(eager):
+    events = load_events(FIXTURES / "svj.root", mode="dask")
+    constituents = fatjet_constituents(events)
+    assert isinstance(constituents, dak.Array)
+    lazy = {name: f(constituents) for name, f in JET_OBSERVABLES.items()}
+    assert all(isinstance(value, dak.Array) for value in lazy.values())
+    lazy["met"] = met_decomposition(events.MET, events.FatJet)
+    (computed,) = dask.compute(lazy)
+    for name, f in JET_OBSERVABLES.items():
+        assert _same(computed[name], f(eager[1])), name
+    assert _same(computed["met"], met_decomposition(eager[0].MET, eager[0].FatJet))
+
+
+def test_typetracer_forms_match(eager):
+    constituents = eager[1]
+    tracer = ak.Array(constituents.layout.to_typetracer(forget_length=True))
+    for name, f in JET_OBSERVABLES.items():
+        assert f(tracer).layout.form == f(constituents).layout.form, name
+
+
+def test_empty_chunk():
+    events = load_events(FIXTURES / "svj.root")[:0]
+    constituents = fatjet_constituents(events)
+    for f in JET_OBSERVABLES.values():
+        assert len(f(constituents)) == 0
+    assert np.asarray(ak.num(nsubjettiness(constituents), axis=0)) == 0
