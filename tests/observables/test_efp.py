@@ -57,7 +57,8 @@ def test_equal_pt_two_prong_values():
     # two prongs of equal pT at ΔR = R: EFP1 = Σ_ij z_i z_j θ_ij = 2 · ¼ · R^β
     r, beta = 0.6, 1.0
     jets = toy_jets([(300.0, 0.0, 0.0, 0.0), (300.0, r, 0.0, 0.0)])
-    values = dict(zip([g.edges for g in efp_graphs("d<=3")], ak.to_numpy(efp(jets, "d<=3"))[0]))
+    edges = [g.edges for g in efp_graphs("d<=3")]
+    values = dict(zip(edges, ak.to_numpy(efp(jets, "d<=3"))[0], strict=True))
     assert values[()] == pytest.approx(1.0)
     assert values[((0, 1),)] == pytest.approx(0.5 * r**beta)
     # a path of two edges: Σ z_a z_b z_c θ_ab θ_bc = 2 · ⅛ · R² ; a triangle vanishes

@@ -161,7 +161,8 @@ def parse_selector(selector: str | tuple[str, ...]) -> list[tuple[str, str, int]
         match = _CLAUSE.match(part)
         if not match:
             raise ValueError(
-                f"cannot parse EFP selector clause {part.strip()!r}; expected e.g. 'd<=5', 'n==3', 'p==1'"
+                f"cannot parse EFP selector clause {part.strip()!r}; "
+                "expected e.g. 'd<=5', 'n==3', 'p==1'"
             )
         clauses.append((match[1], match[2], int(match[3])))
     if not any(var == "d" and op in ("<=", "<", "==") for var, op, _ in clauses):
