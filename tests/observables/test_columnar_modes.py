@@ -12,7 +12,9 @@ from conftest import FIXTURES, load_events
 from jetad.constituents import fatjet_constituents
 from jetad.observables import (
     axes,
+    efp,
     energy_correlations,
+    leading_constituents,
     met_decomposition,
     nsubjettiness,
     ptd,
@@ -25,6 +27,8 @@ JET_OBSERVABLES = {
     "soft_drop": soft_drop,
     "ptd": ptd,
     "axes": axes,
+    "efp": lambda c: efp(c, "d<=3"),
+    "leading_constituents": leading_constituents,
 }
 
 

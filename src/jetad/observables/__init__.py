@@ -4,21 +4,27 @@ One module per family; every function takes ``[events ×] jets × constituents``
 event collections) and returns arrays aligned with the jets (or events).
 """
 
+from jetad.observables.constituent_images import leading_constituents
+from jetad.observables.dijet import dijet_features
 from jetad.observables.ecf import energy_correlation, energy_correlations
 from jetad.observables.efp import efp, efp_names
 from jetad.observables.efp_graphs import efp_graphs
 from jetad.observables.grooming import soft_drop
+from jetad.observables.lepton_trigger import lepton_trigger_features
 from jetad.observables.met import met_decomposition, missing_et
 from jetad.observables.nsubjettiness import nsubjettiness, tau21, tau32
 from jetad.observables.shapes import axes, ptd
 
 __all__ = [
     "axes",
+    "dijet_features",
     "energy_correlation",
     "energy_correlations",
     "efp",
     "efp_graphs",
     "efp_names",
+    "leading_constituents",
+    "lepton_trigger_features",
     "met_decomposition",
     "missing_et",
     "nsubjettiness",

@@ -1,0 +1,70 @@
+"""Named feature sets: names, units, shapes, custom sets, and leading constituents."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+import pytest
+
+from jetad.constituents import fatjet_constituents
+from jetad.features import FEATURE_SETS, custom_feature_set, feature_matrix, get_feature_set
+from jetad.observables import leading_constituents
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "level"),
+    [
+        ("lhco", 6, "event"),
+        ("svj8", 8, "jet"),
+        ("hlt21", 21, "event"),
+        ("constituents20", 80, "jet"),
+    ],
+)
+def test_registered_sets(fixture_events, name, size, level):
+    feature_set = FEATURE_SETS[name]
+    assert len(feature_set.names) == size and feature_set.level == level
+    events = fixture_events["ttbar"]
+    table = feature_set(events)
+    assert tuple(ak.fields(table)) == feature_set.names
+    rows = ak.flatten(table) if level == "jet" else ak.drop_none(table)
+    matrix = feature_matrix(rows, feature_set.names)
+    assert matrix.shape == (len(rows), size) and len(rows) > 0
+    if level == "jet":
+        assert ak.all(ak.num(table) == ak.num(events.FatJet))
+
+
+def test_svj8_units_and_values(fixture_events):
+    svj8 = get_feature_set("svj8")
+    assert {f.name: f.unit for f in svj8.features}["msoftdrop"] == "GeV"
+    table = ak.flatten(svj8(fixture_events["svj"]))
+    assert ak.all((table.ptd > 0) & (table.ptd <= 1))
+    assert ak.all(table.axis_major >= table.axis_minor)
+
+
+def test_custom_sets(fixture_events):
+    shapes = custom_feature_set("shapes", ("ptd", "axis_major"), base="svj8")
+    table = shapes(fixture_events["svj"])
+    assert ak.fields(table) == ["ptd", "axis_major"]
+    njets = custom_feature_set(
+        "njets",
+        {"n": ""},
+        level="event",
+        compute=lambda events, constituents=None: ak.zip({"n": ak.num(events.FatJet)}),
+    )
+    assert ak.all(njets(fixture_events["svj"]).n == ak.num(fixture_events["svj"].FatJet))
+    with pytest.raises(ValueError, match="mass not in feature set 'svj8'; available: axis_major"):
+        custom_feature_set("bad", ("mass",), base="svj8")
+    with pytest.raises(ValueError, match="unknown feature set 'lhc'; valid: lhco, svj8"):
+        get_feature_set("lhc")
+
+
+def test_leading_constituents_frame(fixture_events):
+    constituents = fatjet_constituents(fixture_events["ttbar"])
+    images = ak.to_numpy(ak.flatten(leading_constituents(constituents, n=20), axis=1))
+    assert images.shape[1:] == (20, 4)
+    energies = images[:, :, 0]
+    assert np.all(np.diff(energies, axis=1) <= 1e-9)
+    flat = ak.flatten(constituents, axis=1)
+    full = ak.to_numpy(leading_constituents(flat, n=int(ak.max(ak.num(flat)))))
+    assert np.allclose(full[:, :, 2].sum(axis=1), 0, atol=1e-6)  # jet py = 0 after rotation
+    assert np.allclose(full[:, :, 3].sum(axis=1), 0, atol=1e-6)  # jet pz = 0 after the boost
