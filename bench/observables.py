@@ -1,0 +1,193 @@
+"""Observable speed: jetad's columnar kernels against their references, side by side.
+
+    python bench/observables.py [--events 3000] [--efp-reference-jets 1000]
+
+On generated AK8 jets (qcd_dijet reclustered at R = 0.8 and semileptonic tt̄; at least 10k jets
+with the defaults), it prints jets/s for
+
+- τ1..τ4 (OnePass-kT), C2 and D2 (β = 1) and soft-drop mass: jetad against fjcontrib through
+  scikit-hep fastjet (the C/A clustering fastjet needs is counted in its time); goal ≥ 2×;
+- every EFP with d ≤ 5: jetad's batched variable elimination against one einsum per graph per
+  jet with a precomputed contraction path (energyflow's algorithm); goal ≥ 50×.
+
+The per-jet EFP reference runs on a subsample, since its rate does not depend on the jet count.
+Samples are generated once into bench/.cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import string
+import time
+import warnings
+from pathlib import Path
+
+import awkward as ak
+import fastjet
+import numpy as np
+
+from jetad.constituents import fatjet_constituents
+from jetad.generate import generate
+from jetad.observables import efp, efp_graphs, energy_correlations, nsubjettiness, soft_drop
+
+CACHE = Path(__file__).parent / ".cache"
+
+
+def jets_from_samples(events_per_sample: int) -> ak.Array:
+    from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
+
+    CACHE.mkdir(exist_ok=True)
+    samples = []
+    for process in ("qcd_dijet", "ttbar"):
+        path = CACHE / f"{process}_ak8_{events_per_sample}.root"
+        if not path.exists():
+            print(f"generating {events_per_sample} {process} events into {path} ...", flush=True)
+            generate(process, events_per_sample, seed=5, output=path, jobs=2, fatjet_radius=0.8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            events = NanoEventsFactory.from_root(
+                {str(path): "Events"}, schemaclass=PFNanoAODSchema, mode="eager"
+            ).events()
+        samples.append(ak.flatten(fatjet_constituents(events), axis=1))
+    return ak.concatenate(samples)
+
+
+def rate(n_jets: int, seconds: float) -> str:
+    return f"{n_jets / seconds:10.0f} jets/s"
+
+
+def bench_substructure(jets: ak.Array) -> None:
+    nsubjettiness(jets[:5])
+    energy_correlations(jets[:5])
+    soft_drop(jets[:5])
+    timings = {}
+    start = time.perf_counter()
+    taus = nsubjettiness(jets, nmax=4)
+    timings["tau1-4"] = time.perf_counter() - start
+    start = time.perf_counter()
+    ecf = energy_correlations(jets, beta=1.0)
+    timings["C2, D2"] = time.perf_counter() - start
+    start = time.perf_counter()
+    sd = soft_drop(jets)
+    timings["msoftdrop"] = time.perf_counter() - start
+
+    reference = {}
+    pt, eta, phi, mass = (
+        ak.values_astype(jets[f], np.float64) for f in ("pt", "eta", "phi", "mass")
+    )
+    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
+    p4 = ak.zip({"px": px, "py": py, "pz": pz, "E": np.sqrt(px**2 + py**2 + pz**2 + mass**2)})
+    start = time.perf_counter()
+    sequence = fastjet.ClusterSequence(
+        p4, fastjet.JetDefinition(fastjet.cambridge_algorithm, 100.0)
+    )
+    clustering = time.perf_counter() - start
+    start = time.perf_counter()
+    ref_taus = sequence.njettiness(njets=[1, 2, 3, 4])
+    reference["tau1-4"] = time.perf_counter() - start
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref_c2 = sequence.exclusive_jets_energy_correlator(njets=1, func="c2", beta=1.0)
+        ref_d2 = sequence.exclusive_jets_energy_correlator(njets=1, func="d2", beta=1.0)
+    reference["C2, D2"] = time.perf_counter() - start
+    start = time.perf_counter()
+    ref_sd = sequence.exclusive_jets_softdrop_grooming(njets=1, beta=0.0, symmetry_cut=0.1, R0=0.8)
+    reference["msoftdrop"] = time.perf_counter() - start
+    reference["C/A clustering (reference only)"] = clustering
+
+    def worst(ours, ref, atol=0.0):
+        ours, ref = np.asarray(ak.to_numpy(ours)).ravel(), np.asarray(ak.to_numpy(ref)).ravel()
+        ok = np.abs(ref) > atol
+        return np.max(np.abs(ours[ok] / ref[ok] - 1))
+
+    print(f"\nsubstructure on {len(jets)} jets, mean {ak.mean(ak.num(jets)):.0f} constituents")
+    print(f"{'observable':32s} {'jetad':>16s} {'fastjet/fjcontrib':>18s} {'ratio':>7s}")
+    for name in ("tau1-4", "C2, D2", "msoftdrop"):
+        print(
+            f"{name:32s} {rate(len(jets), timings[name])} {rate(len(jets), reference[name])}  "
+            f"{reference[name] / timings[name]:6.1f}x"
+        )
+    ours_total = sum(timings.values())
+    ref_total = sum(reference.values())
+    print(
+        f"{'combined (reference incl. C/A)':32s} {rate(len(jets), ours_total)} "
+        f"{rate(len(jets), ref_total)}  {ref_total / ours_total:6.1f}x   (goal >= 2x)"
+    )
+    print(
+        f"max relative difference: tau {worst(taus, ref_taus, 1e-12):.1e}, "
+        f"C2 {worst(ecf.c2, ak.flatten(ref_c2, axis=None)):.1e}, "
+        f"D2 {worst(ecf.d2, ak.flatten(ref_d2, axis=None)):.1e}, "
+        f"msoftdrop {worst(sd.msoftdrop, ak.flatten(ref_sd.msoftdrop, axis=None), 1e-3):.1e}"
+    )
+
+
+def per_jet_einsum(jets: ak.Array, graphs) -> np.ndarray:
+    """energyflow's algorithm: per jet, one einsum per prime graph with a precomputed path."""
+    letters = string.ascii_letters
+    primes = sorted({c for g in graphs for c in g.components if c})
+    specs = {}
+    for edges in primes:
+        n = 1 + max(b for _, b in edges)
+        subscripts = ",".join(
+            [letters[v] for v in range(n)] + [letters[a] + letters[b] for a, b in edges]
+        )
+        specs[edges] = (subscripts + "->", n)
+    paths = {}
+    out = np.empty((len(jets), len(graphs)))
+    for k, jet in enumerate(jets):
+        pt = np.asarray(jet.pt, dtype=np.float64)
+        eta, phi, mass = (np.asarray(jet[f], dtype=np.float64) for f in ("eta", "phi", "mass"))
+        rap = np.arcsinh(pt * np.sinh(eta) / np.sqrt(pt**2 + mass**2))
+        z = pt / pt.sum()
+        dphi = np.abs(phi[:, None] - phi[None, :])
+        dphi = np.where(dphi > np.pi, 2 * np.pi - dphi, dphi)
+        theta = np.hypot(rap[:, None] - rap[None, :], dphi)
+        values = {}
+        for edges, (subscripts, n) in specs.items():
+            operands = [z] * n + [theta] * len(edges)
+            key = (edges, len(z))
+            if key not in paths:
+                paths[key] = np.einsum_path(subscripts, *operands, optimize="greedy")[0]
+            values[edges] = np.einsum(subscripts, *operands, optimize=paths[key])
+        for column, graph in enumerate(graphs):
+            out[k, column] = np.prod([values[c] for c in graph.components if c])
+    return out
+
+
+def bench_efp(jets: ak.Array, reference_jets: int) -> None:
+    graphs = efp_graphs("d<=5")
+    efp(jets[:5])
+    start = time.perf_counter()
+    efp(jets, "d<=5")
+    seconds = time.perf_counter() - start
+    sample = jets[:: max(1, len(jets) // reference_jets)][:reference_jets]
+    start = time.perf_counter()
+    reference = per_jet_einsum(sample, graphs)
+    ref_seconds = time.perf_counter() - start
+    ours_sample = ak.to_numpy(efp(sample, "d<=5"))
+    difference = np.max(np.abs(ours_sample - reference) / np.maximum(np.abs(reference), 1e-300))
+    print(f"\nEFP d<=5 ({len(graphs)} graphs)")
+    print(f"{'jetad batched':32s} {rate(len(jets), seconds)}   ({len(jets)} jets)")
+    print(
+        f"{'per-jet einsum (energyflow alg.)':32s} {rate(len(sample), ref_seconds)}   "
+        f"({len(sample)} jets)"
+    )
+    print(
+        f"{'ratio':32s} {(len(jets) / seconds) / (len(sample) / ref_seconds):10.1f}x  "
+        f"(goal >= 50x); max relative difference {difference:.1e}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=3000, help="events per sample")
+    parser.add_argument("--efp-reference-jets", type=int, default=1000)
+    args = parser.parse_args()
+    jets = jets_from_samples(args.events)
+    bench_substructure(jets)
+    bench_efp(jets, args.efp_reference_jets)
+
+
+if __name__ == "__main__":
+    main()
