@@ -75,3 +75,15 @@ def test_empty_chunk():
     for f in JET_OBSERVABLES.values():
         assert len(f(constituents)) == 0
     assert np.asarray(ak.num(nsubjettiness(constituents), axis=0)) == 0
+
+
+def test_event_features_in_dask(fixture_events):
+    from jetad.observables import dijet_features, lepton_trigger_features
+
+    events = load_events(FIXTURES / "ttbar.root", mode="dask")
+    lazy_dijet = dijet_features(events.FatJet, fatjet_constituents(events))
+    lazy_hlt = lepton_trigger_features(events)
+    dijet, hlt = dask.compute(lazy_dijet, lazy_hlt)
+    eager = fixture_events["ttbar"]
+    assert _same(dijet, dijet_features(eager.FatJet, fatjet_constituents(eager)))
+    assert _same(hlt, lepton_trigger_features(eager))
