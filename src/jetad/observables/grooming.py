@@ -18,74 +18,9 @@ import numba
 import numpy as np
 
 from jetad.observables._batch import JetBatch, jet_map, wrap_phi
-from jetad.observables.nsubjettiness import _rap_phi
+from jetad.observables._clustering import cluster_tree
 
 __all__ = ["soft_drop"]
-
-
-@numba.njit(cache=True)
-def _cambridge_tree(pt, rap, phi, mass):
-    """C/A clustering of one jet. Returns the node four-momenta and children (-1 for leaves).
-
-    Node ``k < n`` is constituent ``k``; node ``n + m`` is the m-th merging.
-    """
-    n = len(pt)
-    size = 2 * n - 1
-    p4 = np.zeros((size, 4))
-    yphi = np.zeros((size, 2))
-    children = np.full((size, 2), -1)
-    mt = np.sqrt(pt * pt + mass * mass)
-    p4[:n, 0] = pt * np.cos(phi)
-    p4[:n, 1] = pt * np.sin(phi)
-    p4[:n, 2] = mt * np.sinh(rap)
-    p4[:n, 3] = mt * np.cosh(rap)
-    yphi[:n, 0] = rap
-    yphi[:n, 1] = phi
-    node = np.arange(n)  # slot -> node id
-    active = np.ones(n, dtype=np.bool_)
-    nn_dist = np.full(n, np.inf)
-    nn = np.full(n, -1)
-
-    def distance(a, b):
-        drap = yphi[node[a], 0] - yphi[node[b], 0]
-        dphi = wrap_phi(yphi[node[a], 1] - yphi[node[b], 1])
-        return drap * drap + dphi * dphi
-
-    for a in range(n):
-        for b in range(a + 1, n):
-            d = distance(a, b)
-            if d < nn_dist[a]:
-                nn_dist[a], nn[a] = d, b
-            if d < nn_dist[b]:
-                nn_dist[b], nn[b] = d, a
-    for m in range(n - 1):
-        best, a = np.inf, -1
-        for i in range(n):
-            if active[i] and nn_dist[i] < best:
-                best, a = nn_dist[i], i
-        b = nn[a]
-        new = n + m
-        p4[new] = p4[node[a]] + p4[node[b]]
-        yphi[new, 0], yphi[new, 1] = _rap_phi(p4[new, 0], p4[new, 1], p4[new, 2], p4[new, 3])
-        children[new, 0], children[new, 1] = node[a], node[b]
-        node[a] = new
-        active[b] = False
-        nn_dist[b] = np.inf
-        for i in range(n):
-            if not active[i]:
-                continue
-            if i == a or nn[i] == a or nn[i] == b:
-                nn_dist[i], nn[i] = np.inf, -1
-                for k in range(n):
-                    if k != i and active[k]:
-                        d = distance(i, k)
-                        if d < nn_dist[i]:
-                            nn_dist[i], nn[i] = d, k
-            else:
-                d = distance(i, a)
-                if d < nn_dist[i]:
-                    nn_dist[i], nn[i] = d, a
-    return p4, yphi, children
 
 
 @numba.njit(cache=True)
@@ -96,7 +31,7 @@ def _soft_drop_kernel(offsets, pt, rap, phi, mass, zcut, beta, r0):
         lo, hi = offsets[j], offsets[j + 1]
         if hi == lo:
             continue
-        p4, yphi, children = _cambridge_tree(pt[lo:hi], rap[lo:hi], phi[lo:hi], mass[lo:hi])
+        p4, yphi, children = cluster_tree(pt[lo:hi], rap[lo:hi], phi[lo:hi], mass[lo:hi], 0, False)
         current = len(p4) - 1
         zg, rg = 0.0, 0.0
         while children[current, 0] >= 0:

@@ -20,106 +20,13 @@ import numba
 import numpy as np
 
 from jetad.observables._batch import TWO_PI, JetBatch, jet_map, wrap_phi
+from jetad.observables._clustering import MAX_RAP, cluster_tree, exclusive_axes
 
 __all__ = ["AXES", "nsubjettiness", "tau21", "tau32"]
 
 AXES = {"kt": 0, "wta_kt": 1, "onepass_kt": 2}
 _PRECISION = 1e-4
 _MAX_ITERATIONS = 1000
-_MAX_RAP = 1e5
-
-
-@numba.njit(cache=True)
-def _rap_phi(px, py, pz, e):
-    pt2 = px * px + py * py
-    if pt2 == 0.0 and e == abs(pz):
-        rap = _MAX_RAP + abs(pz)
-        return (rap if pz >= 0 else -rap), 0.0
-    phi = np.arctan2(py, px) if pt2 > 0 else 0.0
-    if phi < 0:
-        phi += TWO_PI
-    m2 = max(e * e - pt2 - pz * pz, 0.0)
-    e_plus_pz = e + abs(pz)
-    rap = 0.5 * np.log((pt2 + m2) / (e_plus_pz * e_plus_pz))
-    return (-rap if pz > 0 else rap), phi
-
-
-@numba.njit(cache=True)
-def _exclusive_kt(pt, rap, phi, mass, nmax, wta, seeds):
-    """Exclusive-kT clustering of one jet; ``seeds[N-1, :N]`` get the N-jet (rap, phi).
-
-    ``seeds`` has shape (nmax, nmax, 2). Only N < number of particles are filled.
-    """
-    n = len(pt)
-    px = pt * np.cos(phi)
-    py = pt * np.sin(phi)
-    mt = np.sqrt(pt * pt + mass * mass)
-    pz = mt * np.sinh(rap)
-    e = mt * np.cosh(rap)
-    kt2 = pt * pt
-    jrap = rap.copy()
-    jphi = phi.copy()
-    active = np.ones(n, dtype=np.bool_)
-    nn_dist = np.full(n, np.inf)
-    nn = np.full(n, -1)
-
-    def distance(i, j):
-        drap = jrap[i] - jrap[j]
-        dphi = wrap_phi(jphi[i] - jphi[j])
-        return min(kt2[i], kt2[j]) * (drap * drap + dphi * dphi)
-
-    for i in range(n):
-        for j in range(i + 1, n):
-            d = distance(i, j)
-            if d < nn_dist[i]:
-                nn_dist[i], nn[i] = d, j
-            if d < nn_dist[j]:
-                nn_dist[j], nn[j] = d, i
-    remaining = n
-    while remaining > 1:
-        best, a = np.inf, -1
-        for i in range(n):
-            if active[i] and nn_dist[i] < best:
-                best, a = nn_dist[i], i
-        b = nn[a]
-        if wta:
-            harder = a if pt[a] >= pt[b] else b
-            new_pt = np.sqrt(kt2[a]) + np.sqrt(kt2[b])
-            r, f = jrap[harder], jphi[harder]
-            px[a], py[a] = new_pt * np.cos(f), new_pt * np.sin(f)
-            pz[a], e[a] = new_pt * np.sinh(r), new_pt * np.cosh(r)
-            kt2[a], jrap[a], jphi[a] = new_pt * new_pt, r, f
-            pt[a] = new_pt
-        else:
-            px[a] += px[b]
-            py[a] += py[b]
-            pz[a] += pz[b]
-            e[a] += e[b]
-            kt2[a] = px[a] * px[a] + py[a] * py[a]
-            jrap[a], jphi[a] = _rap_phi(px[a], py[a], pz[a], e[a])
-            pt[a] = np.sqrt(kt2[a])
-        active[b] = False
-        nn_dist[b] = np.inf
-        remaining -= 1
-        for i in range(n):
-            if active[i] and (i == a or nn[i] == a or nn[i] == b):
-                nn_dist[i], nn[i] = np.inf, -1
-                for j in range(n):
-                    if j != i and active[j]:
-                        d = distance(i, j)
-                        if d < nn_dist[i]:
-                            nn_dist[i], nn[i] = d, j
-            elif active[i] and i != a:
-                d = distance(i, a)
-                if d < nn_dist[i]:
-                    nn_dist[i], nn[i] = d, a
-        if remaining <= nmax:
-            k = 0
-            for i in range(n):
-                if active[i]:
-                    seeds[remaining - 1, k, 0] = jrap[i]
-                    seeds[remaining - 1, k, 1] = jphi[i]
-                    k += 1
 
 
 @numba.njit(cache=True)
@@ -181,7 +88,7 @@ def _refine(pt, rap, phi, axes, beta):
         cmp /= n_axes
     for k in range(n_axes):  # an axis that never had a particle is a zero PseudoJet
         if not ever_assigned[k]:
-            axes[k, 0], axes[k, 1] = _MAX_RAP, 0.0
+            axes[k, 0], axes[k, 1] = MAX_RAP, 0.0
 
 
 @numba.njit(cache=True)
@@ -205,7 +112,6 @@ def _tau(pt, rap, phi, axes, beta, r0):
 def _nsubjettiness_kernel(offsets, pt, rap, phi, mass, nmax, beta, r0, axes_kind):
     n_jets = len(offsets) - 1
     out = np.zeros((n_jets, nmax))
-    seeds = np.empty((nmax, nmax, 2))
     for j in range(n_jets):
         lo, hi = offsets[j], offsets[j + 1]
         n = hi - lo
@@ -215,9 +121,9 @@ def _nsubjettiness_kernel(offsets, pt, rap, phi, mass, nmax, beta, r0, axes_kind
         if n == 1:
             continue
         p, r, f = pt[lo:hi], rap[lo:hi], phi[lo:hi]
-        _exclusive_kt(p.copy(), r, f, mass[lo:hi], nmax, axes_kind == 1, seeds)
+        _, yphi, children = cluster_tree(p, r, f, mass[lo:hi], 1, axes_kind == 1)
         for order in range(1, min(nmax, n - 1) + 1):
-            axes = seeds[order - 1, :order].copy()
+            axes = exclusive_axes(yphi, children, order)
             if axes_kind == 2:
                 _refine(p, r, f, axes, beta)
             out[j, order - 1] = _tau(p, r, f, axes, beta, r0)

@@ -1,0 +1,147 @@
+"""Sequential-recombination clustering of one jet's constituents, as numba kernels.
+
+Shared by N-subjettiness (exclusive-kT seed axes) and soft drop (the C/A tree). The
+generalised-kT distance is d_ij = min(pT_i^2p, pT_j^2p) · ΔR_ij² with R = ∞ (no beam
+distance), so every step merges the closest pair until one jet is left: p = 1 is kT, p = 0 is
+Cambridge/Aachen. Nearest neighbours are cached, so a jet of n constituents costs O(n²).
+
+Node k < n is constituent k; node n + m is the m-th merging. Rapidity and azimuth follow
+fastjet's conventions (φ in [0, 2π)).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from jetad.observables._batch import TWO_PI, wrap_phi
+
+__all__ = ["cluster_tree", "exclusive_axes", "rap_phi"]
+
+MAX_RAP = 1e5
+
+
+@numba.njit(cache=True)
+def rap_phi(px, py, pz, e):
+    """fastjet's rapidity and azimuth of a four-momentum (rapidity ±1e5 along the beam)."""
+    pt2 = px * px + py * py
+    if pt2 == 0.0 and e == abs(pz):
+        rap = MAX_RAP + abs(pz)
+        return (rap if pz >= 0 else -rap), 0.0
+    phi = np.arctan2(py, px) if pt2 > 0 else 0.0
+    if phi < 0:
+        phi += TWO_PI
+    m2 = max(e * e - pt2 - pz * pz, 0.0)
+    e_plus_pz = e + abs(pz)
+    rap = 0.5 * np.log((pt2 + m2) / (e_plus_pz * e_plus_pz))
+    return (-rap if pz > 0 else rap), phi
+
+
+@numba.njit(cache=True)
+def cluster_tree(pt, rap, phi, mass, p, winner_take_all):
+    """Cluster one jet completely.
+
+    Args:
+        pt, rap, phi, mass: the constituents (GeV, φ in [0, 2π)).
+        p: the generalised-kT exponent (1 kT, 0 C/A).
+        winner_take_all: recombine as WTA (pT sum along the harder branch, massless) instead of
+            the E-scheme four-vector sum.
+
+    Returns:
+        ``p4`` (2n−1, 4) node four-momenta (px, py, pz, E), ``yphi`` (2n−1, 2) their rapidity
+        and azimuth, and ``children`` (2n−1, 2), −1 for constituents.
+    """
+    n = len(pt)
+    size = 2 * n - 1
+    p4 = np.zeros((size, 4))
+    yphi = np.zeros((size, 2))
+    node_pt = np.zeros(size)
+    children = np.full((size, 2), -1)
+    mt = np.sqrt(pt * pt + mass * mass)
+    p4[:n, 0] = pt * np.cos(phi)
+    p4[:n, 1] = pt * np.sin(phi)
+    p4[:n, 2] = mt * np.sinh(rap)
+    p4[:n, 3] = mt * np.cosh(rap)
+    yphi[:n, 0] = rap
+    yphi[:n, 1] = phi
+    node_pt[:n] = pt
+    weight = pt ** (2 * p) if p != 0 else np.ones(n)
+    node = np.arange(n)  # slot -> node id
+    active = np.ones(n, dtype=np.bool_)
+    nn_dist = np.full(n, np.inf)
+    nn = np.full(n, -1)
+
+    def distance(a, b):
+        drap = yphi[node[a], 0] - yphi[node[b], 0]
+        dphi = wrap_phi(yphi[node[a], 1] - yphi[node[b], 1])
+        return min(weight[a], weight[b]) * (drap * drap + dphi * dphi)
+
+    for a in range(n):
+        for b in range(a + 1, n):
+            d = distance(a, b)
+            if d < nn_dist[a]:
+                nn_dist[a], nn[a] = d, b
+            if d < nn_dist[b]:
+                nn_dist[b], nn[b] = d, a
+    for m in range(n - 1):
+        best, a = np.inf, -1
+        for i in range(n):
+            if active[i] and nn_dist[i] < best:
+                best, a = nn_dist[i], i
+        b = nn[a]
+        na, nb, new = node[a], node[b], n + m
+        if winner_take_all:
+            harder = na if node_pt[na] >= node_pt[nb] else nb
+            new_pt = node_pt[na] + node_pt[nb]
+            r, f = yphi[harder, 0], yphi[harder, 1]
+            p4[new] = (
+                new_pt * np.cos(f),
+                new_pt * np.sin(f),
+                new_pt * np.sinh(r),
+                new_pt * np.cosh(r),
+            )
+            yphi[new, 0], yphi[new, 1] = r, f
+            node_pt[new] = new_pt
+        else:
+            p4[new] = p4[na] + p4[nb]
+            yphi[new, 0], yphi[new, 1] = rap_phi(p4[new, 0], p4[new, 1], p4[new, 2], p4[new, 3])
+            node_pt[new] = np.hypot(p4[new, 0], p4[new, 1])
+        children[new, 0], children[new, 1] = na, nb
+        node[a] = new
+        weight[a] = node_pt[new] ** (2 * p) if p != 0 else 1.0
+        active[b] = False
+        nn_dist[b] = np.inf
+        for i in range(n):
+            if not active[i]:
+                continue
+            if i == a or nn[i] == a or nn[i] == b:
+                nn_dist[i], nn[i] = np.inf, -1
+                for k in range(n):
+                    if k != i and active[k]:
+                        d = distance(i, k)
+                        if d < nn_dist[i]:
+                            nn_dist[i], nn[i] = d, k
+            else:
+                d = distance(i, a)
+                if d < nn_dist[i]:
+                    nn_dist[i], nn[i] = d, a
+    return p4, yphi, children
+
+
+@numba.njit(cache=True)
+def exclusive_axes(yphi, children, n_jets):
+    """(rapidity, φ) of the ``n_jets`` exclusive jets: the nodes alive after n − n_jets merges."""
+    size = len(yphi)
+    n = (size + 1) // 2
+    created = n + (n - n_jets)  # nodes with a smaller id exist at that point
+    parent = np.full(size, size)
+    for k in range(n, size):
+        parent[children[k, 0]] = k
+        parent[children[k, 1]] = k
+    axes = np.empty((n_jets, 2))
+    j = 0
+    for k in range(created):
+        if parent[k] >= created:
+            axes[j, 0], axes[j, 1] = yphi[k, 0], yphi[k, 1]
+            j += 1
+    return axes
