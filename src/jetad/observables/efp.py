@@ -44,15 +44,22 @@ def _transpose(expr: tuple) -> tuple:
         return ("had", *sorted((_transpose(e) for e in expr[1:]), key=repr))
     if kind == "chain":
         _, left, vector, right = expr
-        return _chain(_transpose(right), vector, _transpose(left))
+        flipped = ("chain", _transpose(right), vector, _transpose(left))
+        return flipped if repr(flipped) < repr(expr) else ("T", expr)
     return ("T", expr)
 
 
 def _chain(left: tuple, vector: tuple, right: tuple) -> tuple:
-    """left · diag(vector) · right, marked symmetric when it equals its own transpose."""
+    """left · diag(vector) · right, marked symmetric when it equals its own transpose.
+
+    Of a product and its transpose, only the one with the smaller ``repr`` is ever computed;
+    the other is its transposed view.
+    """
     if right == _transpose(left):
         return ("chain_sym", left, vector, right)
-    return ("chain", left, vector, right)
+    product = ("chain", left, vector, right)
+    flipped = ("chain", _transpose(right), vector, _transpose(left))
+    return ("T", flipped) if repr(flipped) < repr(product) else product
 
 
 def _had(*exprs: tuple) -> tuple:
