@@ -1,0 +1,29 @@
+"""``jetad.models``: anomaly detectors in PyTorch, trained on jetad feature sets.
+
+- :mod:`.preprocessing`: MaxAbs, Standard, Robust and Quantile→normal, fitted on training data
+- :mod:`.networks`: the AE and the VAE (α-weighted MSE + KL) with their score heads
+- :mod:`.stopping`: the KL-peak and minimum rules for choosing the epoch
+- :mod:`.training`: deterministic training of single models and seed ensembles
+- :mod:`.export`: one TorchScript file per model, with preprocessing and working points
+- :mod:`.metrics`: AUC, SIC, ε_B⁻¹ at ε_S = 0.5
+"""
+
+from jetad.models.export import WORKING_POINTS, export, load_metadata, score_matrix
+from jetad.models.metrics import figures_of_merit, roc_auc
+from jetad.models.stopping import kl_peak_epoch, min_epoch
+from jetad.models.training import MODELS, TrainConfig, TrainedModel, train
+
+__all__ = [
+    "MODELS",
+    "WORKING_POINTS",
+    "TrainConfig",
+    "TrainedModel",
+    "export",
+    "figures_of_merit",
+    "kl_peak_epoch",
+    "load_metadata",
+    "min_epoch",
+    "roc_auc",
+    "score_matrix",
+    "train",
+]

@@ -1,0 +1,173 @@
+"""Training of the autoencoder family, deterministic on CPU for a given seed.
+
+One function, :func:`train`, covers the AE and the VAE and their ensembles: members differ
+only in their seed. The epoch of each member is chosen by a rule from
+:mod:`jetad.models.stopping` on the validation history:
+
+- VAE: the KL peak (Bortolato et al.); if no peak is established, the epoch of largest KL;
+- AE: the smallest validation loss.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from jetad.models.networks import AE, VAE
+from jetad.models.preprocessing import fit_preprocessing
+from jetad.models.stopping import kl_peak_epoch, min_epoch
+
+__all__ = ["MODELS", "TrainConfig", "TrainedModel", "train"]
+
+MODELS = ("vae", "ae")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters; the defaults are Bortolato et al.'s VAE (REFERENCE.md §3)."""
+
+    model: str = "vae"
+    hidden: tuple[int, ...] = (64, 64, 64)
+    latent: int = 1
+    activation: str = "selu"
+    alpha: float = 5000.0
+    preprocessing: str = "maxabs"
+    optimizer: str = "adadelta"
+    learning_rate: float = 1.0
+    batch_size: int = 128
+    epochs: int = 100
+    ensemble: int = 1
+    seed: int = 0
+    validation_fraction: float = 0.25
+
+    def __post_init__(self):
+        if self.model not in MODELS:
+            raise ValueError(f"unknown model {self.model!r}; valid: {', '.join(MODELS)}")
+        if self.optimizer not in ("adadelta", "adam", "adamw"):
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; valid: adadelta, adam, adamw")
+        if self.ensemble < 1 or self.epochs < 1:
+            raise ValueError("ensemble and epochs must be at least 1")
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "hidden": list(self.hidden)}
+
+
+@dataclass
+class TrainedModel:
+    """The fitted preprocessing, the chosen network of every member, and their histories."""
+
+    config: TrainConfig
+    preprocessing: nn.Module
+    members: list[nn.Module]
+    histories: list[dict[str, list[float]]]
+    chosen_epochs: list[int]
+    validation: np.ndarray = field(repr=False)
+    score_names: tuple[str, ...] = ()
+
+
+def _network(config: TrainConfig, n_features: int) -> nn.Module:
+    hidden = list(config.hidden)
+    if config.model == "vae":
+        return VAE(n_features, hidden, config.latent, config.activation, config.alpha)
+    return AE(n_features, hidden, config.latent, config.activation)
+
+
+def _optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
+    if config.optimizer == "adadelta":
+        return torch.optim.Adadelta(parameters, lr=config.learning_rate, rho=0.95)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(parameters, lr=config.learning_rate)
+    return torch.optim.AdamW(parameters, lr=config.learning_rate)
+
+
+def _validation_metrics(network: nn.Module, x: torch.Tensor, seed: int) -> dict[str, float]:
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        loss, parts = network.loss(x)
+    return {"loss": float(loss), **{k: float(v) for k, v in parts.items()}}
+
+
+def _choose_epoch(config: TrainConfig, history: dict[str, list[float]]) -> int:
+    if config.model == "vae":
+        peak = kl_peak_epoch(history["val_kl"])
+        return peak if peak is not None else int(np.argmax(history["val_kl"]))
+    return min_epoch(history["val_loss"])
+
+
+def train(
+    x: np.ndarray,
+    config: TrainConfig,
+    progress: Callable[[int, int, dict[str, float]], None] | None = None,
+    device: str = "cpu",
+) -> TrainedModel:
+    """Train ``config.ensemble`` members on ``x`` (rows × features, finite values).
+
+    Args:
+        x: background-only training data; a seeded ``validation_fraction`` is held out for
+            epoch selection and the working points.
+        config: the hyperparameters.
+        progress: called as ``progress(member, epoch, metrics)`` after every epoch.
+        device: ``"cpu"`` or ``"cuda"``.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 2 or len(x) < 10:
+        raise ValueError(f"training needs a rows × features matrix with ≥ 10 rows, got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("training data contain NaN or inf; drop those rows first")
+    order = np.random.default_rng(config.seed).permutation(len(x))
+    n_val = max(1, int(round(config.validation_fraction * len(x))))
+    train_x, val_x = x[order[n_val:]], x[order[:n_val]]
+    preprocessing = fit_preprocessing(config.preprocessing, train_x)
+    with torch.no_grad():
+        train_t = preprocessing(torch.from_numpy(train_x)).to(device)
+        val_t = preprocessing(torch.from_numpy(val_x)).to(device)
+
+    members, histories, chosen = [], [], []
+    for member in range(config.ensemble):
+        seed = config.seed * 1000 + member
+        torch.manual_seed(seed)
+        network = _network(config, x.shape[1]).to(device)
+        optimizer = _optimizer(config, network.parameters())
+        generator = torch.Generator().manual_seed(seed)
+        history: dict[str, list[float]] = {}
+        states = []
+        for epoch in range(config.epochs):
+            network.train()
+            permutation = torch.randperm(len(train_t), generator=generator)
+            total, batches = 0.0, 0
+            for start in range(0, len(train_t), config.batch_size):
+                batch = train_t[permutation[start : start + config.batch_size].to(device)]
+                loss, _ = network.loss(batch)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total, batches = total + loss.item(), batches + 1
+            network.eval()
+            metrics = {"train_loss": total / batches}
+            metrics.update(
+                {f"val_{k}": v for k, v in _validation_metrics(network, val_t, seed).items()}
+            )
+            for key, value in metrics.items():
+                history.setdefault(key, []).append(value)
+            states.append(copy.deepcopy(network.state_dict()))
+            if progress is not None:
+                progress(member, epoch, metrics)
+        epoch = _choose_epoch(config, history)
+        network.load_state_dict(states[epoch])
+        members.append(network.cpu().eval())
+        histories.append(history)
+        chosen.append(epoch)
+    return TrainedModel(
+        config=config,
+        preprocessing=preprocessing,
+        members=members,
+        histories=histories,
+        chosen_epochs=chosen,
+        validation=val_x,
+        score_names=members[0].score_names,
+    )

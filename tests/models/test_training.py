@@ -1,0 +1,113 @@
+"""AE/VAE training, epoch-selection rules, preprocessing and the TorchScript round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from jetad.features import FEATURE_SETS, feature_matrix
+from jetad.models import (
+    TrainConfig,
+    export,
+    figures_of_merit,
+    kl_peak_epoch,
+    load_metadata,
+    min_epoch,
+    roc_auc,
+    score_matrix,
+    train,
+)
+from jetad.models.preprocessing import fit_preprocessing
+
+
+@pytest.fixture(scope="module")
+def lhco(fixture_events):
+    """LHCO features of the QCD and W' fixtures (finite rows only)."""
+    import awkward as ak
+
+    lhco = FEATURE_SETS["lhco"]
+
+    def rows(events):
+        matrix = feature_matrix(ak.drop_none(lhco(events)), lhco.names)
+        return matrix[np.all(np.isfinite(matrix), axis=1)]
+
+    return rows(fixture_events["qcd_dijet"]), rows(fixture_events["wprime_xy"])
+
+
+@pytest.mark.parametrize("model", ["vae", "ae"])
+def test_loss_falls(lhco, model):
+    config = TrainConfig(model=model, epochs=15, batch_size=32, seed=3, latent=2)
+    trained = train(lhco[0], config)
+    history = trained.histories[0]
+    assert np.mean(history["train_loss"][-3:]) < history["train_loss"][0]
+    assert 0 <= trained.chosen_epochs[0] < 15
+
+
+def test_training_is_deterministic(lhco):
+    config = TrainConfig(model="vae", epochs=3, batch_size=32, seed=5, ensemble=2)
+    first, second = train(lhco[0], config), train(lhco[0], config)
+    assert first.histories == second.histories
+    assert first.histories[0] != first.histories[1]  # members differ by seed only
+
+
+def test_torchscript_round_trip_and_metadata(lhco, tmp_path):
+    config = TrainConfig(model="vae", epochs=3, batch_size=32, ensemble=2)
+    trained = train(lhco[0], config)
+    path = export(trained, tmp_path / "vae.pt", "lhco", FEATURE_SETS["lhco"].names)
+    loaded = torch.jit.load(str(path))
+    x = torch.from_numpy(lhco[1].astype(np.float32))
+    with torch.no_grad():
+        pre = trained.preprocessing(x)
+        direct = torch.stack([m.scores(pre) for m in trained.members]).mean(dim=0)
+        np.testing.assert_array_equal(loaded(x).numpy(), direct.numpy())
+    metadata = load_metadata(path)
+    assert metadata["features"] == list(FEATURE_SETS["lhco"].names)
+    assert metadata["scores"] == ["kl", "mse", "elbo"]
+    wp = metadata["working_points"]
+    assert wp["eff10"] <= wp["eff1"] <= wp["eff0p1"]
+    bad = x.clone()
+    bad[0, 2] = float("nan")
+    bad[1, 0] = float("inf")
+    scores = score_matrix(path, bad.numpy())
+    assert np.all(np.isnan(scores[:2])) and np.all(np.isfinite(scores[2:]))
+
+
+def test_kl_peak_rule_on_synthetic_histories():
+    rising_then_falling = [1, 2, 3, 4, 5, 6, 5.5, 5, 4, 3, 2, 1]
+    assert kl_peak_epoch(rising_then_falling) == 5
+    assert kl_peak_epoch([1, 2, 3, 4, 5, 6, 5, 4, 3]) is None  # fell only 3 epochs
+    assert kl_peak_epoch([1, 2, 3, 2, 1, 0, -1, -2, -3]) is None  # rose only 2 epochs
+    noisy = [0, 1, 0.5, 1, 2, 3, 4, 5, 7, 6, 5, 4, 3, 2, 8]
+    assert kl_peak_epoch(noisy) == 8
+    assert min_epoch([3.0, 1.0, 2.0, 1.0]) == 1
+    with pytest.raises(ValueError, match="no finite value"):
+        min_epoch([np.nan])
+
+
+def test_preprocessing_kinds():
+    rng = np.random.default_rng(1)
+    x = np.column_stack([rng.exponential(3.0, 5000), rng.normal(5, 2, 5000), np.ones(5000)])
+    tensor = torch.from_numpy(x.astype(np.float32))
+    maxabs = fit_preprocessing("maxabs", x)(tensor).numpy()
+    assert np.allclose(np.abs(maxabs).max(axis=0), 1.0, atol=1e-6)
+    standard = fit_preprocessing("standard", x)(tensor).numpy()
+    assert np.allclose(standard[:, :2].mean(axis=0), 0, atol=1e-4) and np.all(standard[:, 2] == 0)
+    robust = fit_preprocessing("robust", x)(tensor).numpy()
+    assert np.allclose(np.median(robust[:, :2], axis=0), 0, atol=1e-3)
+    quantile = fit_preprocessing("quantile", x[:, :2])(tensor[:, :2]).numpy()
+    assert np.allclose(quantile.mean(axis=0), 0, atol=0.05)
+    assert np.allclose(quantile.std(axis=0), 1, atol=0.1)
+    with pytest.raises(ValueError, match="unknown preprocessing 'minmax'"):
+        fit_preprocessing("minmax", x)
+
+
+def test_figures_of_merit():
+    rng = np.random.default_rng(2)
+    background, signal = rng.normal(0, 1, 20000), rng.normal(1, 1, 20000)
+    fom = figures_of_merit(background, signal)
+    # two unit Gaussians one sigma apart: AUC = Φ(1/√2)
+    assert fom["auc"] == pytest.approx(0.7602, abs=0.01)
+    assert roc_auc(signal, background) == pytest.approx(1 - fom["auc"])
+    assert fom["inverse_eff_b_at_eff_s_0p5"] == pytest.approx(1 / 0.1587, rel=0.05)
+    assert fom["sic_max"] > 1
