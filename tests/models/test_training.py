@@ -98,6 +98,12 @@ def test_preprocessing_kinds():
     quantile = fit_preprocessing("quantile", x[:, :2])(tensor[:, :2]).numpy()
     assert np.allclose(quantile.mean(axis=0), 0, atol=0.05)
     assert np.allclose(quantile.std(axis=0), 1, atol=0.1)
+    for kind in ("maxabs", "standard", "robust", "quantile", "none"):
+        module = fit_preprocessing(kind, x[:, :2])
+        scripted = torch.jit.script(module)
+        np.testing.assert_array_equal(
+            scripted(tensor[:, :2]).numpy(), module(tensor[:, :2]).numpy()
+        )
     with pytest.raises(ValueError, match="unknown preprocessing 'minmax'"):
         fit_preprocessing("minmax", x)
 

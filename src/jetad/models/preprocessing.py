@@ -43,6 +43,7 @@ class QuantileNormal(nn.Module):
         self.register_buffer("knots", torch.as_tensor(knots.T.copy(), dtype=torch.float32))
         n = knots.shape[0]
         self.register_buffer("levels", torch.linspace(0.0, 1.0, n))
+        self.clip = _CLIP
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         columns = []
@@ -54,7 +55,7 @@ class QuantileNormal(nn.Module):
             width = (knots[upper] - knots[lower]).clamp_min(1e-12)
             fraction = ((value - knots[lower]) / width).clamp(0.0, 1.0)
             level = self.levels[lower] + fraction * (self.levels[upper] - self.levels[lower])
-            columns.append(torch.special.ndtri(level.clamp(_CLIP, 1.0 - _CLIP)))
+            columns.append(torch.special.ndtri(level.clamp(self.clip, 1.0 - self.clip)))
         return torch.stack(columns, dim=1)
 
 

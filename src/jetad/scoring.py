@@ -1,0 +1,85 @@
+"""Columnar anomaly scoring inside coffea, through ``coffea.ml_tools.torch_wrapper``.
+
+:class:`AnomalyScorer` loads an exported jetad model (``MODEL.pt`` and ``MODEL.json``) and
+scores a feature table computed by a :class:`jetad.features.FeatureSet`:
+
+>>> scorer = AnomalyScorer("vae.pt", feature_set="lhco")          # doctest: +SKIP
+>>> scores = scorer(FEATURE_SETS["lhco"](events))                  # events × scores
+
+- Event-level tables (``events`` records) give ``events × scores``; jet-level tables
+  (``events × jets`` records) give ``events × jets × scores``. Missing rows (None, e.g. events
+  without two jets) score NaN, like rows with non-finite features.
+- It works eagerly, on virtual arrays and with dask-awkward (inherited from torch_wrapper), on
+  empty chunks, and on the GPU when one is present.
+- Ensembles are combined inside the model (the mean of every member's scores).
+- A model trained on other features is refused with both lists of names; rows with NaN or
+  infinite features get NaN scores (the policy is inside the exported model).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+from coffea.ml_tools.torch_wrapper import torch_wrapper
+
+from jetad.models.export import load_metadata
+
+__all__ = ["AnomalyScorer"]
+
+
+class AnomalyScorer(torch_wrapper):
+    """Score jetad feature tables with an exported model.
+
+    Args:
+        model_path: the TorchScript file written by ``jetad train``.
+        feature_set: the name of the set the table comes from; it must match the model's.
+        features: the table's feature names, in order; the set's names by default.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        feature_set: str | None = None,
+        features: tuple[str, ...] | None = None,
+    ):
+        self.metadata = load_metadata(model_path)
+        expected = tuple(self.metadata["features"])
+        if feature_set is not None and feature_set != self.metadata["feature_set"]:
+            raise ValueError(
+                f"model {str(model_path)!r} was trained on feature set "
+                f"{self.metadata['feature_set']!r} {list(expected)}, not {feature_set!r}"
+            )
+        if features is None and feature_set is not None:
+            from jetad.features import get_feature_set
+
+            features = get_feature_set(feature_set).names
+        if features is not None and tuple(features) != expected:
+            raise ValueError(
+                f"model {str(model_path)!r} expects features {list(expected)}, got {list(features)}"
+            )
+        self.features = expected
+        self.score_names = tuple(self.metadata["scores"])
+        super().__init__(str(model_path), expected_output_shape=(None, len(self.score_names)))
+
+    def _check_fields(self, table: ak.Array) -> None:
+        missing = [n for n in self.features if n not in ak.fields(table)]
+        if missing:
+            raise ValueError(
+                f"the feature table lacks {missing}; the model expects {list(self.features)}"
+            )
+
+    def prepare_awkward(self, table: ak.Array):
+        self._check_fields(table)
+        rows = ak.flatten(table, axis=1) if table.ndim == 2 else table
+        columns = [
+            ak.fill_none(ak.values_astype(rows[name], np.float32), np.nan)[:, np.newaxis]
+            for name in self.features
+        ]
+        return (ak.concatenate(columns, axis=1),), {}
+
+    def postprocess_awkward(self, return_array, table: ak.Array):
+        if table.ndim == 2:
+            return ak.unflatten(return_array, ak.num(table, axis=1))
+        return return_array
