@@ -64,7 +64,8 @@ def test_runner_scoring_equals_direct(svj8_model):
     events = load_events(FIXTURES / "svj.root")
     svj8 = FEATURE_SETS["svj8"]
     direct = score_matrix(svj8_model, feature_matrix(ak.flatten(svj8(events)), svj8.names))
-    np.testing.assert_array_equal(in_runner, direct[:, 0])
+    # float32 matrix products differ in the last bit between batch sizes
+    np.testing.assert_allclose(in_runner, direct[:, 0], rtol=1e-6)
 
 
 def test_eager_virtual_dask_and_empty(svj8_model):
