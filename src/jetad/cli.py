@@ -147,6 +147,132 @@ def samples_command(output, events, seed, jobs, processes, fileset) -> None:
     console.print(f"fileset: {written}")
 
 
+@main.command("train")
+@click.option(
+    "--model", "model", type=click.Choice(["vae", "ae"]), default="vae", show_default=True
+)
+@click.option("--features", "features", required=True, help="Feature set: lhco, svj8, hlt21, ...")
+@click.option(
+    "--background",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Background ROOT files (repeatable).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="MODEL.pt; MODEL.json, MODEL.history.json and MODEL.training.png beside it.",
+)
+@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--ensemble", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--latent",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Latent dimension.  [default: 1 for vae, 3 for ae]",
+)
+@click.option(
+    "--preprocessing",
+    type=click.Choice(["maxabs", "standard", "robust", "quantile"]),
+    default=None,
+    help="[default: maxabs for lhco, quantile otherwise]",
+)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+def train_command(
+    model, features, background, output, epochs, ensemble, seed, latent, preprocessing, device
+) -> None:
+    """Train an anomaly model on background feature rows and export it as TorchScript."""
+    import json
+
+    from jetad.datasets import feature_rows
+    from jetad.features import get_feature_set
+    from jetad.models import TrainConfig, export, train
+    from jetad.plotting import plot_training
+
+    try:
+        feature_set = get_feature_set(features)
+        x, summary = feature_rows(feature_set, background)
+        config = TrainConfig(
+            model=model,
+            latent=latent or (1 if model == "vae" else 3),
+            preprocessing=preprocessing or ("maxabs" if features == "lhco" else "quantile"),
+            epochs=epochs,
+            ensemble=ensemble,
+            seed=seed,
+        )
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
+    console.print(
+        f"{summary['rows']} training rows of {features} "
+        f"({summary['dropped_nonfinite']} with non-finite features dropped)"
+    )
+    with _progress() as bar:
+        task = bar.add_task(f"{model} × {ensemble}", total=epochs * ensemble)
+
+        def progress(member, epoch, metrics):
+            shown = ", ".join(
+                f"{k.removeprefix('val_')} {v:.4g}"
+                for k, v in metrics.items()
+                if k.startswith("val_")
+            )
+            bar.update(task, advance=1, description=f"{model} member {member}: {shown}")
+
+        trained = train(x, config, progress=progress, device=device)
+    path = export(trained, output, features, feature_set.names, extra={"data": summary})
+    history_path = output.with_suffix(".history.json")
+    history_path.write_text(
+        json.dumps(
+            {"histories": trained.histories, "chosen_epochs": trained.chosen_epochs}, indent=1
+        )
+    )
+    plot_training(trained.histories, trained.chosen_epochs, output.with_suffix(".training.png"))
+    console.print(f"model: {path}  chosen epochs: {trained.chosen_epochs}")
+
+
+@main.command("evaluate")
+@click.option("--model", "model_path", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--background", multiple=True, required=True, type=click.Path(path_type=Path))
+@click.option("--signal", multiple=True, required=True, type=click.Path(path_type=Path))
+@click.option("--output", "-o", type=click.Path(path_type=Path), required=True)
+def evaluate_command(model_path, background, signal, output) -> None:
+    """AUC, SIC_max and 1/ε_B at ε_S = 0.5 of every score head, with ROC/SIC/score plots."""
+    import json
+
+    from jetad.datasets import feature_rows
+    from jetad.features import get_feature_set
+    from jetad.models import figures_of_merit, load_metadata, score_matrix
+    from jetad.plotting import plot_performance
+
+    try:
+        metadata = load_metadata(model_path)
+        feature_set = get_feature_set(metadata["feature_set"])
+        x_b, _ = feature_rows(feature_set, background)
+        x_s, _ = feature_rows(feature_set, signal)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
+    s_b, s_s = score_matrix(model_path, x_b), score_matrix(model_path, x_s)
+    scores = {name: (s_b[:, i], s_s[:, i]) for i, name in enumerate(metadata["scores"])}
+    results = {name: figures_of_merit(b, s) for name, (b, s) in scores.items()}
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
+    plot_performance(scores, output)
+    table = Table(title=f"{model_path.name}: {len(x_b)} background, {len(x_s)} signal rows")
+    for column in ("score", "AUC", "SIC max", "1/eps_B at eps_S=0.5"):
+        table.add_column(column)
+    for name, fom in results.items():
+        table.add_row(
+            name,
+            f"{fom['auc']:.3f}",
+            f"{fom['sic_max']:.2f}",
+            f"{fom['inverse_eff_b_at_eff_s_0p5']:.1f}",
+        )
+    Console().print(table)
+
+
 @main.command("demo")
 @click.option(
     "--output",

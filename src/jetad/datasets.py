@@ -12,7 +12,9 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["load_fileset", "write_fileset"]
+import numpy as np
+
+__all__ = ["feature_rows", "load_fileset", "open_events", "write_fileset"]
 
 
 def load_fileset(path: str | os.PathLike) -> dict:
@@ -66,3 +68,55 @@ def write_fileset(fileset: dict, path: str | os.PathLike) -> Path:
     }
     path.write_text(json.dumps(relative, indent=2) + "\n")
     return path
+
+
+def open_events(path: str | os.PathLike, mode: str = "eager"):
+    """NanoEvents of one ROOT file's ``Events`` tree with coffea's ``PFNanoAODSchema``.
+
+    Raises:
+        ValueError: naming the file when it is missing, corrupt or not NanoAOD-like.
+    """
+    import warnings
+
+    from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
+
+    path = str(path)
+    if "://" not in path and not os.path.exists(path):
+        raise ValueError(f"cannot read {path!r}: no such file")
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Missing cross-reference")
+            warnings.filterwarnings("ignore", message="Branch .* already exists")
+            return NanoEventsFactory.from_root(
+                {path: "Events"}, schemaclass=PFNanoAODSchema, mode=mode
+            ).events()
+    except Exception as err:  # uproot and coffea raise many types for a bad file
+        raise ValueError(f"cannot read {path!r} as NanoAOD: {type(err).__name__}: {err}") from None
+
+
+def feature_rows(feature_set, paths) -> tuple[np.ndarray, dict]:
+    """The rows × features matrix of ``feature_set`` over the files ``paths``.
+
+    Jet-level sets give one row per FatJet, event-level sets one per selected event. Rows with a
+    non-finite feature are dropped and counted, never silently kept.
+
+    Returns:
+        The float64 matrix and a summary ``{"files", "rows", "dropped_nonfinite"}``.
+    """
+    import awkward as ak
+
+    from jetad.features import feature_matrix
+
+    matrices = []
+    for path in paths:
+        table = feature_set(open_events(path))
+        rows = ak.flatten(table, axis=1) if feature_set.level == "jet" else ak.drop_none(table)
+        matrices.append(feature_matrix(rows, feature_set.names))
+    matrix = np.concatenate(matrices) if matrices else np.empty((0, len(feature_set.names)))
+    finite = np.all(np.isfinite(matrix), axis=1)
+    summary = {
+        "files": [str(p) for p in paths],
+        "rows": int(finite.sum()),
+        "dropped_nonfinite": int((~finite).sum()),
+    }
+    return matrix[finite], summary

@@ -117,3 +117,64 @@ def test_figures_of_merit():
     assert roc_auc(signal, background) == pytest.approx(1 - fom["auc"])
     assert fom["inverse_eff_b_at_eff_s_0p5"] == pytest.approx(1 / 0.1587, rel=0.05)
     assert fom["sic_max"] > 1
+
+
+def test_cli_train_and_evaluate(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from conftest import FIXTURES
+    from jetad.cli import main
+
+    model = tmp_path / "ae.pt"
+    result = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "--model",
+            "ae",
+            "--features",
+            "svj8",
+            "--epochs",
+            "3",
+            "--background",
+            str(FIXTURES / "ttbar.root"),
+            "--output",
+            str(model),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    for suffix in (".pt", ".json", ".history.json", ".training.png"):
+        assert model.with_suffix(suffix).exists()
+    result = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            "--model",
+            str(model),
+            "--background",
+            str(FIXTURES / "ttbar.root"),
+            "--signal",
+            str(FIXTURES / "svj.root"),
+            "--output",
+            str(tmp_path / "eval"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert 0 <= metrics["mse"]["auc"] <= 1
+    assert (tmp_path / "eval" / "roc.png").exists() and (tmp_path / "eval" / "sic.png").exists()
+    bad = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "--features",
+            "svj8",
+            "--background",
+            str(tmp_path / "missing.root"),
+            "--output",
+            str(tmp_path / "x.pt"),
+        ],
+    )
+    assert bad.exit_code == 1 and "cannot read" in bad.output and "missing.root" in bad.output

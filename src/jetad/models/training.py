@@ -4,7 +4,8 @@ One function, :func:`train`, covers the AE and the VAE and their ensembles: memb
 only in their seed. The epoch of each member is chosen by a rule from
 :mod:`jetad.models.stopping` on the validation history:
 
-- VAE: the KL peak (Bortolato et al.); if no peak is established, the epoch of largest KL;
+- VAE: the KL peak (Bortolato et al.); if no peak is established within the epoch budget, the
+  last epoch (the KL had not peaked yet, so training was still under way);
 - AE: the smallest validation loss.
 """
 
@@ -95,7 +96,7 @@ def _validation_metrics(network: nn.Module, x: torch.Tensor, seed: int) -> dict[
 def _choose_epoch(config: TrainConfig, history: dict[str, list[float]]) -> int:
     if config.model == "vae":
         peak = kl_peak_epoch(history["val_kl"])
-        return peak if peak is not None else int(np.argmax(history["val_kl"]))
+        return peak if peak is not None else len(history["val_kl"]) - 1
     return min_epoch(history["val_loss"])
 
 

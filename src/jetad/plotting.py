@@ -1,0 +1,68 @@
+"""Plots of training curves and of anomaly-score performance (matplotlib, mplhep style)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import mplhep  # noqa: E402
+import numpy as np  # noqa: E402
+
+from jetad.models.metrics import roc_curve  # noqa: E402
+
+__all__ = ["plot_performance", "plot_training"]
+
+plt.style.use(mplhep.style.CMS)
+
+
+def plot_training(
+    histories: list[dict], chosen: list[int], path: Path, keys=("val_loss", "val_kl")
+):
+    """Validation curves of every ensemble member, the chosen epoch marked."""
+    keys = [k for k in keys if k in histories[0]]
+    fig, axes = plt.subplots(1, len(keys), figsize=(7 * len(keys), 6), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        for member, (history, epoch) in enumerate(zip(histories, chosen, strict=True)):
+            (line,) = ax.plot(history[key], label=f"member {member}")
+            ax.axvline(epoch, color=line.get_color(), linestyle=":")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+    axes[0][0].legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_performance(scores: dict[str, tuple[np.ndarray, np.ndarray]], outdir: Path) -> list[Path]:
+    """ROC (ε_B⁻¹ vs ε_S), SIC and score distributions for every score head."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    fig_roc, ax_roc = plt.subplots(figsize=(8, 7))
+    fig_sic, ax_sic = plt.subplots(figsize=(8, 7))
+    for name, (background, signal) in scores.items():
+        eff_b, eff_s = roc_curve(background, signal)
+        keep = eff_b > 0
+        ax_roc.plot(eff_s[keep], 1 / eff_b[keep], label=name)
+        ax_sic.plot(eff_s[keep], eff_s[keep] / np.sqrt(eff_b[keep]), label=name)
+        fig, ax = plt.subplots(figsize=(8, 7))
+        edges = np.histogram_bin_edges(np.concatenate([background, signal]), bins=40)
+        ax.hist(background, bins=edges, histtype="step", density=True, label="background")
+        ax.hist(signal, bins=edges, histtype="step", density=True, label="signal")
+        ax.set_xlabel(f"score: {name}")
+        ax.set_yscale("log")
+        ax.legend()
+        paths.append(outdir / f"score_{name}.png")
+        fig.savefig(paths[-1])
+        plt.close(fig)
+    ax_roc.plot([0, 1], [1, 1], color="grey", linestyle=":")
+    ax_roc.set(xlabel=r"$\epsilon_S$", ylabel=r"$1/\epsilon_B$", yscale="log")
+    ax_sic.set(xlabel=r"$\epsilon_S$", ylabel=r"SIC = $\epsilon_S/\sqrt{\epsilon_B}$")
+    for fig, ax, name in ((fig_roc, ax_roc, "roc.png"), (fig_sic, ax_sic, "sic.png")):
+        ax.legend()
+        paths.append(outdir / name)
+        fig.savefig(paths[-1])
+        plt.close(fig)
+    return paths
