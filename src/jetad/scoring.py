@@ -70,6 +70,13 @@ class AnomalyScorer(torch_wrapper):
                 f"the feature table lacks {missing}; the model expects {list(self.features)}"
             )
 
+    def validate_numpy_input(self, matrix: np.ndarray) -> None:
+        """The matrix handed to the model must be rows × the model's features."""
+        if matrix.ndim != 2 or matrix.shape[1] != len(self.features):
+            raise ValueError(
+                f"expected a rows × {len(self.features)} feature matrix, got shape {matrix.shape}"
+            )
+
     def prepare_awkward(self, table: ak.Array):
         self._check_fields(table)
         rows = ak.flatten(table, axis=1) if table.ndim == 2 else table
