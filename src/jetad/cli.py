@@ -166,7 +166,9 @@ def samples_command(output, events, seed, jobs, processes, fileset) -> None:
     required=True,
     help="MODEL.pt; MODEL.json, MODEL.history.json and MODEL.training.png beside it.",
 )
-@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option(
+    "--epochs", type=click.IntRange(min=1), default=None, help="[default: 100, or 60 for wnae]"
+)
 @click.option("--ensemble", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
@@ -196,13 +198,12 @@ def train_command(
     try:
         feature_set = get_feature_set(features)
         x, summary = feature_rows(feature_set, background)
-        config = TrainConfig(
-            model=model,
-            latent=latent or (1 if model == "vae" else 3),
-            preprocessing=preprocessing or ("maxabs" if features == "lhco" else "quantile"),
-            epochs=epochs,
+        overrides = {"latent": latent, "epochs": epochs, "preprocessing": preprocessing}
+        config = TrainConfig.for_model(
+            model,
             ensemble=ensemble,
             seed=seed,
+            **{k: v for k, v in overrides.items() if v is not None},
         )
     except ValueError as err:
         raise click.ClickException(str(err)) from None
@@ -211,7 +212,7 @@ def train_command(
         f"({summary['dropped_nonfinite']} with non-finite features dropped)"
     )
     with _progress() as bar:
-        task = bar.add_task(f"{model} × {ensemble}", total=epochs * ensemble)
+        task = bar.add_task(f"{model} × {ensemble}", total=config.epochs * ensemble)
 
         def progress(member, epoch, metrics):
             shown = ", ".join(

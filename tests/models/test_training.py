@@ -178,3 +178,29 @@ def test_cli_train_and_evaluate(tmp_path):
         ],
     )
     assert bad.exit_code == 1 and "cannot read" in bad.output and "missing.root" in bad.output
+
+
+def test_wnae_trains_and_validation_leaves_the_buffer_alone(fixture_events):
+    import awkward as ak
+
+    from jetad.models.wnae import WNAE, LangevinSampler, SamplerConfig
+
+    svj8 = FEATURE_SETS["svj8"]
+    matrix = feature_matrix(ak.flatten(svj8(fixture_events["ttbar"])), svj8.names)
+    matrix = matrix[np.all(np.isfinite(matrix), axis=1)]
+    config = TrainConfig.for_model("wnae", epochs=8, learning_rate=5e-3, batch_size=64)
+    trained = train(matrix, config)
+    history = trained.histories[0]
+    assert history["val_emd"][-1] < history["val_emd"][0]
+    assert trained.chosen_epochs[0] == int(np.argmin(history["val_emd"]))
+    assert trained.score_names == ("energy",)
+
+    sampler = LangevinSampler(SamplerConfig(), n_features=8)
+    network = WNAE(8, [10, 10], 6, "relu")
+    data = torch.randn(32, 8)
+    sampler.loss(network, data)
+    before = sampler.buffer.clone()
+    sampler.validation(network, data)
+    assert torch.equal(sampler.buffer, before) and len(before) == 32
+    negatives = sampler.run(network.mse, sampler.noise(16), create_graph=False)
+    assert negatives.min() >= -3 and negatives.max() <= 3
