@@ -149,7 +149,7 @@ def samples_command(output, events, seed, jobs, processes, fileset) -> None:
 
 @main.command("train")
 @click.option(
-    "--model", "model", type=click.Choice(["vae", "ae"]), default="vae", show_default=True
+    "--model", "model", type=click.Choice(["vae", "ae", "wnae"]), default="vae", show_default=True
 )
 @click.option("--features", "features", required=True, help="Feature set: lhco, svj8, hlt21, ...")
 @click.option(
@@ -175,13 +175,13 @@ def samples_command(output, events, seed, jobs, processes, fileset) -> None:
     "--latent",
     type=click.IntRange(min=1),
     default=None,
-    help="Latent dimension.  [default: 1 for vae, 3 for ae]",
+    help="Latent dimension.  [default: 1 for vae, 3 for ae, 6 for wnae]",
 )
 @click.option(
     "--preprocessing",
     type=click.Choice(["maxabs", "standard", "robust", "quantile"]),
     default=None,
-    help="[default: maxabs for lhco, quantile otherwise]",
+    help="[default: maxabs for vae and ae, quantile for wnae]",
 )
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 def train_command(
