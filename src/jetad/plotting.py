@@ -19,7 +19,7 @@ plt.style.use(mplhep.style.CMS)
 
 
 def plot_training(
-    histories: list[dict], chosen: list[int], path: Path, keys=("val_loss", "val_kl")
+    histories: list[dict], chosen: list[int], path: Path, keys=("val_loss", "val_kl", "val_emd")
 ):
     """Validation curves of every ensemble member, the chosen epoch marked."""
     keys = [k for k in keys if k in histories[0]]

@@ -127,6 +127,24 @@ def test_cli_train_and_evaluate(tmp_path):
     from conftest import FIXTURES
     from jetad.cli import main
 
+    for kind in ("vae", "wnae"):
+        output = tmp_path / f"{kind}.pt"
+        arguments = [
+            "train",
+            "--model",
+            kind,
+            "--features",
+            "svj8",
+            "--epochs",
+            "2",
+            "--background",
+            str(FIXTURES / "ttbar.root"),
+            "--output",
+            str(output),
+        ]
+        result = CliRunner().invoke(main, arguments)
+        assert result.exit_code == 0, result.output
+        assert output.with_suffix(".training.png").exists()
     model = tmp_path / "ae.pt"
     result = CliRunner().invoke(
         main,
