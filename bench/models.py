@@ -108,10 +108,10 @@ def semivisible(scale: float, seed: int) -> None:
         f"\nSemivisible jets: {len(train_b)} tt̄ training jets; test {len(test_b)} tt̄, "
         f"{len(qcd)} QCD and {len(svj)} SVJ jets (svj8 features)"
     )
-    for name in ("wnae", "ae"):
+    for name in ("wnae", "nae", "ae"):
         start = time.perf_counter()
         overrides = {"preprocessing": "quantile", "hidden": (10, 10), "latent": 6}
-        config = TrainConfig.for_model(name, seed=seed, **({} if name == "wnae" else overrides))
+        config = TrainConfig.for_model(name, seed=seed, **({} if name != "ae" else overrides))
         trained = train(train_b, config)
         print(
             f"  {name.upper()} trained in {time.perf_counter() - start:.0f} s, "

@@ -149,7 +149,11 @@ def samples_command(output, events, seed, jobs, processes, fileset) -> None:
 
 @main.command("train")
 @click.option(
-    "--model", "model", type=click.Choice(["vae", "ae", "wnae"]), default="vae", show_default=True
+    "--model",
+    "model",
+    type=click.Choice(["vae", "ae", "wnae", "nae"]),
+    default="vae",
+    show_default=True,
 )
 @click.option("--features", "features", required=True, help="Feature set: lhco, svj8, hlt21, ...")
 @click.option(
@@ -167,7 +171,7 @@ def samples_command(output, events, seed, jobs, processes, fileset) -> None:
     help="MODEL.pt; MODEL.json, MODEL.history.json and MODEL.training.png beside it.",
 )
 @click.option(
-    "--epochs", type=click.IntRange(min=1), default=None, help="[default: 100, or 60 for wnae]"
+    "--epochs", type=click.IntRange(min=1), default=None, help="[default: 100; 60 for wnae, nae]"
 )
 @click.option("--ensemble", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -175,13 +179,13 @@ def samples_command(output, events, seed, jobs, processes, fileset) -> None:
     "--latent",
     type=click.IntRange(min=1),
     default=None,
-    help="Latent dimension.  [default: 1 for vae, 3 for ae, 6 for wnae]",
+    help="Latent dimension.  [default: 1 for vae, 3 for ae, 6 for wnae and nae]",
 )
 @click.option(
     "--preprocessing",
     type=click.Choice(["maxabs", "standard", "robust", "quantile"]),
     default=None,
-    help="[default: maxabs for vae and ae, quantile for wnae]",
+    help="[default: maxabs for vae and ae, quantile for wnae and nae]",
 )
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 def train_command(

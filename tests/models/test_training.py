@@ -222,3 +222,16 @@ def test_wnae_trains_and_validation_leaves_the_buffer_alone(fixture_events):
     assert torch.equal(sampler.buffer, before) and len(before) == 32
     negatives = sampler.run(network.mse, sampler.noise(16), create_graph=False)
     assert negatives.min() >= -3 and negatives.max() <= 3
+
+
+def test_nae_pretrains_then_lowers_its_loss(fixture_events):
+    import awkward as ak
+
+    svj8 = FEATURE_SETS["svj8"]
+    matrix = feature_matrix(ak.flatten(svj8(fixture_events["ttbar"])), svj8.names)
+    matrix = matrix[np.all(np.isfinite(matrix), axis=1)]
+    config = TrainConfig.for_model("nae", epochs=8, pretrain_epochs=3, learning_rate=2e-3)
+    trained = train(matrix, config)
+    loss = trained.histories[0]["train_loss"]
+    assert loss[2] < loss[0] and loss[-1] < loss[3]  # both phases make progress
+    assert trained.chosen_epochs == [7] and trained.score_names == ("energy",)

@@ -7,7 +7,8 @@ only in their seed. The epoch of each member is chosen by a rule from
 - VAE: the KL peak (Bortolato et al.); if no peak is established within the epoch budget, the
   last epoch (the KL had not peaked yet, so training was still under way);
 - AE: the smallest validation loss;
-- WNAE: the smallest validation EMD (fresh chains, see :mod:`jetad.models.wnae`).
+- WNAE: the smallest validation EMD (fresh chains, see :mod:`jetad.models.wnae`);
+- NAE: the last epoch (its loss has no well-defined optimum).
 
 :meth:`TrainConfig.for_model` gives each model the settings of its paper.
 """
@@ -25,11 +26,11 @@ from torch import nn
 from jetad.models.networks import AE, VAE
 from jetad.models.preprocessing import fit_preprocessing
 from jetad.models.stopping import kl_peak_epoch, min_epoch
-from jetad.models.wnae import WNAE, LangevinSampler, SamplerConfig
+from jetad.models.wnae import NAE, WNAE, LangevinSampler, SamplerConfig
 
 __all__ = ["MODELS", "TrainConfig", "TrainedModel", "train"]
 
-MODELS = ("vae", "ae", "wnae")
+MODELS = ("vae", "ae", "wnae", "nae")
 #: Validation rows used for the WNAE's EMD (the exact EMD needs O(n²) memory).
 WNAE_VALIDATION_ROWS = 1024
 
@@ -52,6 +53,7 @@ class TrainConfig:
     seed: int = 0
     validation_fraction: float = 0.25
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    pretrain_epochs: int = 0
 
     @classmethod
     def for_model(cls, model: str, **overrides) -> TrainConfig:
@@ -60,21 +62,25 @@ class TrainConfig:
         - ``vae``, ``ae``: Bortolato et al.: 3×64 SeLU, Adadelta, batch 128, MaxAbs inputs
           (latent 1 for the VAE; 3 for the AE, which has no KL to regularise it);
         - ``wnae``: Eble: 10-10-6-10-10, AdamW 5e-4, batch 256, quantile→normal inputs,
-          PCD Langevin chains of 10 steps.
+          PCD Langevin chains of 10 steps;
+        - ``nae``: the same network, 20 epochs of AE pre-training, then the NAE loss with
+          on-manifold-initialised chains.
         """
+        wnae = {
+            "hidden": (10, 10),
+            "latent": 6,
+            "activation": "relu",
+            "optimizer": "adamw",
+            "learning_rate": 5e-4,
+            "batch_size": 256,
+            "preprocessing": "quantile",
+            "epochs": 60,
+        }
         base = {
             "vae": {},
             "ae": {"latent": 3},
-            "wnae": {
-                "hidden": (10, 10),
-                "latent": 6,
-                "activation": "relu",
-                "optimizer": "adamw",
-                "learning_rate": 5e-4,
-                "batch_size": 256,
-                "preprocessing": "quantile",
-                "epochs": 60,
-            },
+            "wnae": wnae,
+            "nae": {**wnae, "pretrain_epochs": 20, "sampler": SamplerConfig(init="omi")},
         }
         if model not in base:
             raise ValueError(f"unknown model {model!r}; valid: {', '.join(MODELS)}")
@@ -111,6 +117,8 @@ def _network(config: TrainConfig, n_features: int) -> nn.Module:
         return VAE(n_features, hidden, config.latent, config.activation, config.alpha)
     if config.model == "wnae":
         return WNAE(n_features, hidden, config.latent, config.activation)
+    if config.model == "nae":
+        return NAE(n_features, hidden, config.latent, config.activation)
     return AE(n_features, hidden, config.latent, config.activation)
 
 
@@ -133,12 +141,22 @@ def _validation_metrics(
     return {"loss": float(loss), **{k: float(v) for k, v in parts.items()}}
 
 
+def _loss(config, network, sampler, batch, epoch):
+    if config.model == "wnae":
+        return sampler.loss(network, batch)
+    if config.model == "nae" and epoch >= config.pretrain_epochs:
+        return sampler.nae_loss(network, batch)
+    return network.loss(batch)
+
+
 def _choose_epoch(config: TrainConfig, history: dict[str, list[float]]) -> int:
     if config.model == "vae":
         peak = kl_peak_epoch(history["val_kl"])
         return peak if peak is not None else len(history["val_kl"]) - 1
     if config.model == "wnae":
         return min_epoch(history["val_emd"])
+    if config.model == "nae":
+        return len(history["val_emd"]) - 1
     return min_epoch(history["val_loss"])
 
 
@@ -176,7 +194,8 @@ def train(
         torch.manual_seed(seed)
         network = _network(config, x.shape[1]).to(device)
         optimizer = _optimizer(config, network.parameters())
-        sampler = LangevinSampler(config.sampler, x.shape[1]) if config.model == "wnae" else None
+        normalized = config.model in ("wnae", "nae")
+        sampler = LangevinSampler(config.sampler, x.shape[1]) if normalized else None
         generator = torch.Generator().manual_seed(seed)
         history: dict[str, list[float]] = {}
         states = []
@@ -186,7 +205,7 @@ def train(
             total, batches = 0.0, 0
             for start in range(0, len(train_t), config.batch_size):
                 batch = train_t[permutation[start : start + config.batch_size].to(device)]
-                loss, _ = sampler.loss(network, batch) if sampler else network.loss(batch)
+                loss, _ = _loss(config, network, sampler, batch, epoch)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

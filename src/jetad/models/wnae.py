@@ -1,4 +1,5 @@
-"""The Wasserstein normalized autoencoder (WNAE; Eble, CMS MLG-24-002, arXiv:2510.02168).
+"""Normalized autoencoders: the NAE (Yoon et al.) and the Wasserstein NAE (WNAE; Eble, CMS
+MLG-24-002, arXiv:2510.02168).
 
 The energy of a point is its reconstruction error, E(x) = Σ_d (x_d − x̂_d)² / D. Negative
 samples come from Langevin dynamics on that energy,
@@ -7,10 +8,15 @@ samples come from Langevin dynamics on that energy,
 
 and the loss is the exact earth mover's distance (POT's ``ot.emd2`` on squared Euclidean
 costs, uniform weights) between a data batch and the negatives, back-propagated through the
-unrolled chain. The chains start from the data batch (``cd``) or, for ``pcd``, from a replay
-buffer of past negatives (probability ``replay``) or fresh uniform noise. The epoch is chosen
-at the smallest validation EMD, measured with fresh noise-initialised chains that never touch
-the buffer, which keeps the choice signal-agnostic.
+unrolled chain. The chains start from the data batch (``cd``); for ``pcd``, from a replay
+buffer of past negatives (probability ``replay``) or fresh uniform noise; for ``omi``
+(on-manifold initialisation), from the decoder's image of a short Langevin chain in latent
+space that starts from the prior. The WNAE epoch is chosen at the smallest validation EMD,
+measured with fresh chains that never touch the buffer, which keeps the choice signal-agnostic.
+
+The NAE is an AE trained first on the MSE, then on E(x⁺) − E(x⁻) + γ·E(x⁻)² with detached
+OMI negatives (on-manifold initialisation is essential: CD and PCD diverge). Its training has
+no well-defined best epoch, so the last epoch is kept.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import torch
 
 from jetad.models.networks import AE
 
-__all__ = ["LangevinSampler", "SamplerConfig", "WNAE", "emd"]
+__all__ = ["NAE", "LangevinSampler", "SamplerConfig", "WNAE", "emd"]
 
 
 @dataclass(frozen=True)
@@ -36,10 +42,14 @@ class SamplerConfig:
     init: str = "pcd"
     buffer_size: int = 10_000
     replay: float = 0.95
+    latent_steps: int = 10
+    latent_sigma: float = 0.1
+    latent_temperature: float = 1.0
+    gamma: float = 1.0
 
     def __post_init__(self):
-        if self.init not in ("pcd", "cd"):
-            raise ValueError(f"unknown chain initialisation {self.init!r}; valid: pcd, cd")
+        if self.init not in ("pcd", "cd", "omi"):
+            raise ValueError(f"unknown chain initialisation {self.init!r}; valid: pcd, cd, omi")
 
     @property
     def step_size(self) -> float:
@@ -50,6 +60,10 @@ class WNAE(AE):
     """An AE whose score is its energy E(x), the per-event reconstruction MSE."""
 
     score_names = ("energy",)
+
+
+class NAE(WNAE):
+    """The normalized autoencoder: the same network and energy, a different training loss."""
 
 
 def emd(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -70,9 +84,26 @@ class LangevinSampler:
         low, high = self.config.bounds
         return low + (high - low) * torch.rand(n, self.n_features)
 
-    def start(self, data: torch.Tensor) -> torch.Tensor:
+    def on_manifold(self, network: AE, n: int) -> torch.Tensor:
+        """Decoded end points of latent Langevin chains started from the prior."""
+        c = self.config
+        latent = network.decoder[0].in_features
+        z = torch.randn(n, latent).requires_grad_(True)
+        step = c.latent_sigma**2 / 2
+        for _ in range(c.latent_steps):
+            decoded = network.decoder(z)
+            energy = ((network(decoded) - decoded) ** 2).mean(dim=1)
+            grad = torch.autograd.grad(energy.sum(), z)[0]
+            z = z - (step / c.latent_temperature) * grad + c.latent_sigma * torch.randn_like(z)
+            z = z.detach().requires_grad_(True)
+        with torch.no_grad():
+            return network.decoder(z).clamp(*c.bounds)
+
+    def start(self, data: torch.Tensor, network: AE | None = None) -> torch.Tensor:
         if self.config.init == "cd":
             return data.detach().clone()
+        if self.config.init == "omi":
+            return self.on_manifold(network, len(data)).to(data.device)
         start = self.noise(len(data)).to(data.device)
         if len(self.buffer):
             replay = torch.rand(len(data)) < self.config.replay
@@ -100,7 +131,7 @@ class LangevinSampler:
 
     def loss(self, network: WNAE, data: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """The training EMD of a batch, with the chain unrolled into the graph."""
-        negatives = self.run(network.mse, self.start(data), create_graph=True)
+        negatives = self.run(network.mse, self.start(data, network), create_graph=True)
         self.remember(negatives)
         distance = emd(data, negatives)
         return distance, {
@@ -109,9 +140,21 @@ class LangevinSampler:
             "e_neg": network.mse(negatives).mean().detach(),
         }
 
+    def nae_loss(self, network: NAE, data: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """E(x⁺) − E(x⁻) + γ·E(x⁻)² with detached on-manifold negatives."""
+        negatives = self.run(network.mse, self.on_manifold(network, len(data)), create_graph=False)
+        positive = network.mse(data).mean()
+        negative = network.mse(negatives.detach()).mean()
+        loss = positive - negative + self.config.gamma * negative**2
+        return loss, {"e_pos": positive.detach(), "e_neg": negative.detach()}
+
     def validation(self, network: WNAE, data: torch.Tensor) -> dict[str, float]:
-        """EMD with fresh noise-initialised chains; the buffer is neither read nor written."""
-        negatives = self.run(network.mse, self.noise(len(data)).to(data.device), create_graph=False)
+        """EMD with fresh chains (noise, or on-manifold for ``omi``); the buffer is untouched."""
+        if self.config.init == "omi":
+            start = self.on_manifold(network, len(data)).to(data.device)
+        else:
+            start = self.noise(len(data)).to(data.device)
+        negatives = self.run(network.mse, start, create_graph=False)
         with torch.no_grad():
             return {
                 "emd": float(emd(data, negatives.detach())),
