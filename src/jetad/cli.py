@@ -151,7 +151,7 @@ def samples_command(output, events, seed, jobs, processes, fileset) -> None:
 @click.option(
     "--model",
     "model",
-    type=click.Choice(["vae", "ae", "wnae", "nae"]),
+    type=click.Choice(["vae", "ae", "wnae", "nae", "cvae"]),
     default="vae",
     show_default=True,
 )
@@ -173,6 +173,15 @@ def samples_command(output, events, seed, jobs, processes, fileset) -> None:
 @click.option(
     "--epochs", type=click.IntRange(min=1), default=None, help="[default: 100; 60 for wnae, nae]"
 )
+@click.option(
+    "--outliers",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Outlier-exposure ROOT files for the cvae (repeatable).",
+)
+@click.option(
+    "--oe", type=click.Choice(["mse", "kl"]), default=None, help="Outlier-exposure loss (cvae)."
+)
 @click.option("--ensemble", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
@@ -189,7 +198,18 @@ def samples_command(output, events, seed, jobs, processes, fileset) -> None:
 )
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 def train_command(
-    model, features, background, output, epochs, ensemble, seed, latent, preprocessing, device
+    model,
+    features,
+    background,
+    output,
+    epochs,
+    outliers,
+    oe,
+    ensemble,
+    seed,
+    latent,
+    preprocessing,
+    device,
 ) -> None:
     """Train an anomaly model on background feature rows and export it as TorchScript."""
     import json
@@ -202,7 +222,10 @@ def train_command(
     try:
         feature_set = get_feature_set(features)
         x, summary = feature_rows(feature_set, background)
-        overrides = {"latent": latent, "epochs": epochs, "preprocessing": preprocessing}
+        if bool(outliers) != bool(oe):
+            raise ValueError("--outliers and --oe go together")
+        outlier_rows = feature_rows(feature_set, outliers)[0] if outliers else None
+        overrides = {"latent": latent, "epochs": epochs, "preprocessing": preprocessing, "oe": oe}
         config = TrainConfig.for_model(
             model,
             ensemble=ensemble,
@@ -226,7 +249,7 @@ def train_command(
             )
             bar.update(task, advance=1, description=f"{model} member {member}: {shown}")
 
-        trained = train(x, config, progress=progress, device=device)
+        trained = train(x, config, progress=progress, device=device, outliers=outlier_rows)
     path = export(trained, output, features, feature_set.names, extra={"data": summary})
     history_path = output.with_suffix(".history.json")
     history_path.write_text(

@@ -235,3 +235,28 @@ def test_nae_pretrains_then_lowers_its_loss(fixture_events):
     loss = trained.histories[0]["train_loss"]
     assert loss[2] < loss[0] and loss[-1] < loss[3]  # both phases make progress
     assert trained.chosen_epochs == [7] and trained.score_names == ("energy",)
+
+
+def test_constituent_vae_with_outlier_exposure(fixture_events):
+    import awkward as ak
+
+    from jetad.models.training import _oe_weight
+
+    c20 = FEATURE_SETS["constituents20"]
+
+    def rows(name):
+        matrix = feature_matrix(ak.flatten(c20(fixture_events[name])), c20.names)
+        return matrix[np.all(np.isfinite(matrix), axis=1)]
+
+    qcd, svj = rows("qcd_dijet"), rows("svj")
+    plain = train(qcd, TrainConfig.for_model("cvae", epochs=12, batch_size=64))
+    assert plain.histories[0]["train_loss"][-1] < plain.histories[0]["train_loss"][0]
+    for kind in ("mse", "kl"):
+        exposed = train(qcd, TrainConfig.for_model("cvae", epochs=6, oe=kind), outliers=svj)
+        assert np.all(np.isfinite(exposed.histories[0]["train_loss"]))
+    config = TrainConfig.for_model("cvae", oe="mse", oe_period=10)
+    assert [_oe_weight(config, e) for e in (0, 2, 5, 9, 10)] == [0.0, 0.8, 2.0, 2.0, 0.0]
+    with pytest.raises(ValueError, match="needs both config.oe and an outlier sample"):
+        train(qcd, TrainConfig.for_model("cvae", oe="kl"))
+    with pytest.raises(ValueError, match="constituent VAE \\(cvae\\) only"):
+        TrainConfig.for_model("vae", oe="kl")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "AE", "VAE", "mlp"]
+__all__ = ["ACTIVATIONS", "AE", "VAE", "mlp", "outlier_exposure"]
 
 ACTIVATIONS = {"selu": nn.SELU, "relu": nn.ReLU, "elu": nn.ELU, "tanh": nn.Tanh}
 
@@ -52,11 +52,12 @@ class AE(nn.Module):
 
 
 class VAE(nn.Module):
-    """A VAE with a Gaussian latent; loss α·MSE + KL (Bortolato et al., α = 5000).
+    """A VAE with a Gaussian latent; loss α·MSE + β·KL.
 
-    Score heads: ``kl`` (the per-event KL divergence of q(z|x) to the prior, the paper's
-    anomaly score), ``mse`` (the reconstruction of the latent mean) and ``elbo``
-    (α·MSE + KL).
+    Bortolato et al. use α = 5000, β = 1; Cheng et al.'s constituent VAE uses α = 1 and
+    β ∈ {0.1, 0.5, 1, 5}. Score heads: ``kl`` (the per-event KL divergence of q(z|x) to the
+    prior, Bortolato et al.'s anomaly score), ``mse`` (the reconstruction of the latent mean)
+    and ``elbo`` (α·MSE + β·KL).
     """
 
     score_names = ("kl", "mse", "elbo")
@@ -68,12 +69,14 @@ class VAE(nn.Module):
         latent: int,
         activation: str = "selu",
         alpha: float = 5000.0,
+        beta: float = 1.0,
     ):
         super().__init__()
         self.encoder = mlp([n_features, *hidden, 2 * latent], activation)
         self.decoder = mlp([latent, *reversed(hidden), n_features], activation)
         self.latent = latent
         self.alpha = alpha
+        self.beta = beta
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.encoder(x)
@@ -82,16 +85,34 @@ class VAE(nn.Module):
     def kl(self, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
         return 0.5 * (mean**2 + log_var.exp() - 1.0 - log_var).sum(dim=1)
 
-    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-event MSE of a sampled reconstruction and KL, for the training losses."""
         mean, log_var = self.encode(x)
         z = mean + torch.randn_like(mean) * (0.5 * log_var).exp()
-        mse = ((self.decoder(z) - x) ** 2).mean(dim=1).mean()
-        kl = self.kl(mean, log_var).mean()
-        return self.alpha * mse + kl, {"mse": mse, "kl": kl}
+        return ((self.decoder(z) - x) ** 2).mean(dim=1), self.kl(mean, log_var)
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        mse, kl = (t.mean() for t in self.terms(x))
+        return self.alpha * mse + self.beta * kl, {"mse": mse, "kl": kl}
 
     @torch.jit.export
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         mean, log_var = self.encode(x)
         kl = self.kl(mean, log_var)
         mse = ((self.decoder(mean) - x) ** 2).mean(dim=1)
-        return torch.stack([kl, mse, self.alpha * mse + kl], dim=1)
+        return torch.stack([kl, mse, self.alpha * mse + self.beta * kl], dim=1)
+
+
+def outlier_exposure(
+    network: VAE, inliers: torch.Tensor, outliers: torch.Tensor, kind: str, margin: float
+) -> torch.Tensor:
+    """The outlier-exposure term L_OE of Cheng et al., to be *subtracted* with weight λ.
+
+    - ``mse``: mean over pairs of sigmoid(MSE(outlier) − MSE(inlier));
+    - ``kl``: the KL margin, mean of min(0, KL(outlier) − KL(inlier) − margin).
+    """
+    mse_in, kl_in = network.terms(inliers)
+    mse_out, kl_out = network.terms(outliers)
+    if kind == "mse":
+        return torch.sigmoid(mse_out - mse_in).mean()
+    return torch.clamp(kl_out - kl_in - margin, max=0.0).mean()

@@ -8,7 +8,11 @@ only in their seed. The epoch of each member is chosen by a rule from
   last epoch (the KL had not peaked yet, so training was still under way);
 - AE: the smallest validation loss;
 - WNAE: the smallest validation EMD (fresh chains, see :mod:`jetad.models.wnae`);
-- NAE: the last epoch (its loss has no well-defined optimum).
+- NAE: the last epoch (its loss has no well-defined optimum);
+- constituent VAE (``cvae``, Cheng et al.): the smallest validation VAE loss. With outlier
+  exposure (``oe="mse"`` or ``"kl"``) a second, outlier sample enters the loss as
+  L_VAE − λ_t·L_OE, λ_t rising linearly from 0 to λ over each half of an ``oe_period``-epoch
+  cycle and then held (cyclical annealing).
 
 :meth:`TrainConfig.for_model` gives each model the settings of its paper.
 """
@@ -23,14 +27,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from jetad.models.networks import AE, VAE
+from jetad.models.networks import AE, VAE, outlier_exposure
 from jetad.models.preprocessing import fit_preprocessing
 from jetad.models.stopping import kl_peak_epoch, min_epoch
 from jetad.models.wnae import NAE, WNAE, LangevinSampler, SamplerConfig
 
 __all__ = ["MODELS", "TrainConfig", "TrainedModel", "train"]
 
-MODELS = ("vae", "ae", "wnae", "nae")
+MODELS = ("vae", "ae", "wnae", "nae", "cvae")
 #: Validation rows used for the WNAE's EMD (the exact EMD needs O(n²) memory).
 WNAE_VALIDATION_ROWS = 1024
 
@@ -44,6 +48,7 @@ class TrainConfig:
     latent: int = 1
     activation: str = "selu"
     alpha: float = 5000.0
+    beta: float = 1.0
     preprocessing: str = "maxabs"
     optimizer: str = "adadelta"
     learning_rate: float = 1.0
@@ -54,6 +59,10 @@ class TrainConfig:
     validation_fraction: float = 0.25
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     pretrain_epochs: int = 0
+    oe: str | None = None
+    oe_lambda: float = 2.0
+    oe_margin: float = 2.0
+    oe_period: int = 10
 
     @classmethod
     def for_model(cls, model: str, **overrides) -> TrainConfig:
@@ -64,7 +73,9 @@ class TrainConfig:
         - ``wnae``: Eble: 10-10-6-10-10, AdamW 5e-4, batch 256, quantile→normal inputs,
           PCD Langevin chains of 10 steps;
         - ``nae``: the same network, 20 epochs of AE pre-training, then the NAE loss with
-          on-manifold-initialised chains.
+          on-manifold-initialised chains;
+        - ``cvae``: Cheng et al.: 256-128-64 ReLU, latent 10, MSE + β·KL with β = 1, Adam,
+          RobustScaler inputs (the ``constituents20`` features).
         """
         wnae = {
             "hidden": (10, 10),
@@ -81,6 +92,17 @@ class TrainConfig:
             "ae": {"latent": 3},
             "wnae": wnae,
             "nae": {**wnae, "pretrain_epochs": 20, "sampler": SamplerConfig(init="omi")},
+            "cvae": {
+                "hidden": (256, 128, 64),
+                "latent": 10,
+                "activation": "relu",
+                "alpha": 1.0,
+                "optimizer": "adam",
+                "learning_rate": 1e-3,
+                "batch_size": 256,
+                "preprocessing": "robust",
+                "epochs": 50,
+            },
         }
         if model not in base:
             raise ValueError(f"unknown model {model!r}; valid: {', '.join(MODELS)}")
@@ -91,6 +113,10 @@ class TrainConfig:
             raise ValueError(f"unknown model {self.model!r}; valid: {', '.join(MODELS)}")
         if self.optimizer not in ("adadelta", "adam", "adamw"):
             raise ValueError(f"unknown optimizer {self.optimizer!r}; valid: adadelta, adam, adamw")
+        if self.oe not in (None, "mse", "kl"):
+            raise ValueError(f"unknown outlier exposure {self.oe!r}; valid: mse, kl")
+        if self.oe is not None and self.model != "cvae":
+            raise ValueError("outlier exposure is defined for the constituent VAE (cvae) only")
         if self.ensemble < 1 or self.epochs < 1:
             raise ValueError("ensemble and epochs must be at least 1")
 
@@ -113,8 +139,8 @@ class TrainedModel:
 
 def _network(config: TrainConfig, n_features: int) -> nn.Module:
     hidden = list(config.hidden)
-    if config.model == "vae":
-        return VAE(n_features, hidden, config.latent, config.activation, config.alpha)
+    if config.model in ("vae", "cvae"):
+        return VAE(n_features, hidden, config.latent, config.activation, config.alpha, config.beta)
     if config.model == "wnae":
         return WNAE(n_features, hidden, config.latent, config.activation)
     if config.model == "nae":
@@ -141,12 +167,23 @@ def _validation_metrics(
     return {"loss": float(loss), **{k: float(v) for k, v in parts.items()}}
 
 
-def _loss(config, network, sampler, batch, epoch):
+def _oe_weight(config: TrainConfig, epoch: int) -> float:
+    """λ_t of the cyclical annealing: 0 → λ over half a period, then λ until the cycle ends."""
+    half = max(config.oe_period / 2, 1)
+    return config.oe_lambda * min(1.0, (epoch % config.oe_period) / half)
+
+
+def _loss(config, network, sampler, batch, epoch, outliers=None):
     if config.model == "wnae":
         return sampler.loss(network, batch)
     if config.model == "nae" and epoch >= config.pretrain_epochs:
         return sampler.nae_loss(network, batch)
-    return network.loss(batch)
+    loss, parts = network.loss(batch)
+    if outliers is not None:
+        exposure = outlier_exposure(network, batch, outliers, config.oe, config.oe_margin)
+        loss = loss - _oe_weight(config, epoch) * exposure
+        parts = {**parts, "oe": exposure.detach()}
+    return loss, parts
 
 
 def _choose_epoch(config: TrainConfig, history: dict[str, list[float]]) -> int:
@@ -157,7 +194,7 @@ def _choose_epoch(config: TrainConfig, history: dict[str, list[float]]) -> int:
         return min_epoch(history["val_emd"])
     if config.model == "nae":
         return len(history["val_emd"]) - 1
-    return min_epoch(history["val_loss"])
+    return min_epoch(history["val_loss"])  # ae, cvae
 
 
 def train(
@@ -165,6 +202,7 @@ def train(
     config: TrainConfig,
     progress: Callable[[int, int, dict[str, float]], None] | None = None,
     device: str = "cpu",
+    outliers: np.ndarray | None = None,
 ) -> TrainedModel:
     """Train ``config.ensemble`` members on ``x`` (rows × features, finite values).
 
@@ -172,6 +210,7 @@ def train(
         x: background-only training data; a seeded ``validation_fraction`` is held out for
             epoch selection and the working points.
         config: the hyperparameters.
+        outliers: the outlier-exposure sample (rows × the same features), for ``config.oe``.
         progress: called as ``progress(member, epoch, metrics)`` after every epoch.
         device: ``"cpu"`` or ``"cuda"``.
     """
@@ -183,10 +222,16 @@ def train(
     order = np.random.default_rng(config.seed).permutation(len(x))
     n_val = max(1, int(round(config.validation_fraction * len(x))))
     train_x, val_x = x[order[n_val:]], x[order[:n_val]]
+    if (config.oe is None) != (outliers is None):
+        raise ValueError("outlier exposure needs both config.oe and an outlier sample")
     preprocessing = fit_preprocessing(config.preprocessing, train_x)
     with torch.no_grad():
         train_t = preprocessing(torch.from_numpy(train_x)).to(device)
         val_t = preprocessing(torch.from_numpy(val_x)).to(device)
+        outlier_t = None
+        if outliers is not None:
+            outlier_t = preprocessing(torch.from_numpy(np.asarray(outliers, np.float32)))
+            outlier_t = outlier_t.to(device)
 
     members, histories, chosen = [], [], []
     for member in range(config.ensemble):
@@ -205,7 +250,11 @@ def train(
             total, batches = 0.0, 0
             for start in range(0, len(train_t), config.batch_size):
                 batch = train_t[permutation[start : start + config.batch_size].to(device)]
-                loss, _ = _loss(config, network, sampler, batch, epoch)
+                exposed = None
+                if outlier_t is not None:
+                    picks = torch.randint(len(outlier_t), (len(batch),), generator=generator)
+                    exposed = outlier_t[picks.to(device)]
+                loss, _ = _loss(config, network, sampler, batch, epoch, exposed)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
