@@ -151,7 +151,7 @@ def samples_command(output, events, seed, jobs, processes, fileset) -> None:
 @click.option(
     "--model",
     "model",
-    type=click.Choice(["vae", "ae", "wnae", "nae", "cvae"]),
+    type=click.Choice(["vae", "ae", "wnae", "nae", "cvae", "hltvae"]),
     default="vae",
     show_default=True,
 )

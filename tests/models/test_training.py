@@ -260,3 +260,29 @@ def test_constituent_vae_with_outlier_exposure(fixture_events):
         train(qcd, TrainConfig.for_model("cvae", oe="kl"))
     with pytest.raises(ValueError, match="constituent VAE \\(cvae\\) only"):
         TrainConfig.for_model("vae", oe="kl")
+
+
+def test_lepton_trigger_vae_likelihoods(fixture_events):
+    import awkward as ak
+
+    from jetad.models.hltvae import HLT21_LIKELIHOODS
+
+    hlt21 = FEATURE_SETS["hlt21"]
+    assert tuple(HLT21_LIKELIHOODS) == hlt21.names
+    rows = [
+        feature_matrix(ak.drop_none(hlt21(fixture_events[n])), hlt21.names)
+        for n in ("wjets", "zjets")
+    ]
+    background = np.concatenate(rows)
+    background = background[np.all(np.isfinite(background), axis=1)]
+    trained = train(background, TrainConfig.for_model("hltvae", epochs=12))
+    history = trained.histories[0]
+    assert history["val_loss"][-1] < history["val_loss"][0]
+    assert trained.score_names == ("loss",)
+    network = trained.members[0]
+    x = torch.from_numpy(background[:50].astype(np.float32))
+    scripted = torch.jit.script(network)
+    with torch.no_grad():
+        np.testing.assert_allclose(scripted.scores(x).numpy(), network.scores(x).numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="needs the 21 hlt21 features, got 8"):
+        train(background[:, :8], TrainConfig.for_model("hltvae", epochs=1))

@@ -1,7 +1,10 @@
 """``jetad.models``: anomaly detectors in PyTorch, trained on jetad feature sets.
 
 - :mod:`.preprocessing`: MaxAbs, Standard, Robust and Quantile→normal, fitted on training data
-- :mod:`.networks`: the AE and the VAE (α-weighted MSE + KL) with their score heads
+- :mod:`.networks`: the AE and the VAE (α·MSE + β·KL; also the constituent VAE) with their
+  score heads, and the outlier-exposure term
+- :mod:`.wnae`: Langevin sampling, the NAE and the WNAE
+- :mod:`.hltvae`: the ℓ+X VAE with per-feature likelihoods
 - :mod:`.stopping`: the KL-peak and minimum rules for choosing the epoch
 - :mod:`.training`: deterministic training of single models and seed ensembles
 - :mod:`.export`: one TorchScript file per model, with preprocessing and working points

@@ -9,6 +9,7 @@ only in their seed. The epoch of each member is chosen by a rule from
 - AE: the smallest validation loss;
 - WNAE: the smallest validation EMD (fresh chains, see :mod:`jetad.models.wnae`);
 - NAE: the last epoch (its loss has no well-defined optimum);
+- ℓ+X VAE (``hltvae``, Cerri et al.): the smallest validation loss;
 - constituent VAE (``cvae``, Cheng et al.): the smallest validation VAE loss. With outlier
   exposure (``oe="mse"`` or ``"kl"``) a second, outlier sample enters the loss as
   L_VAE − λ_t·L_OE, λ_t rising linearly from 0 to λ over each half of an ``oe_period``-epoch
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from jetad.models.hltvae import HLT21_LIKELIHOODS, HLTVAE
 from jetad.models.networks import AE, VAE, outlier_exposure
 from jetad.models.preprocessing import fit_preprocessing
 from jetad.models.stopping import kl_peak_epoch, min_epoch
@@ -34,7 +36,7 @@ from jetad.models.wnae import NAE, WNAE, LangevinSampler, SamplerConfig
 
 __all__ = ["MODELS", "TrainConfig", "TrainedModel", "train"]
 
-MODELS = ("vae", "ae", "wnae", "nae", "cvae")
+MODELS = ("vae", "ae", "wnae", "nae", "cvae", "hltvae")
 #: Validation rows used for the WNAE's EMD (the exact EMD needs O(n²) memory).
 WNAE_VALIDATION_ROWS = 1024
 
@@ -75,7 +77,9 @@ class TrainConfig:
         - ``nae``: the same network, 20 epochs of AE pre-training, then the NAE loss with
           on-manifold-initialised chains;
         - ``cvae``: Cheng et al.: 256-128-64 ReLU, latent 10, MSE + β·KL with β = 1, Adam,
-          RobustScaler inputs (the ``constituents20`` features).
+          RobustScaler inputs (the ``constituents20`` features);
+        - ``hltvae``: Cerri et al.'s code: 70-70 ReLU, latent 6, per-feature likelihoods on the
+          raw ``hlt21`` features, Adam.
         """
         wnae = {
             "hidden": (10, 10),
@@ -101,6 +105,16 @@ class TrainConfig:
                 "learning_rate": 1e-3,
                 "batch_size": 256,
                 "preprocessing": "robust",
+                "epochs": 50,
+            },
+            "hltvae": {
+                "hidden": (70, 70),
+                "latent": 6,
+                "activation": "relu",
+                "optimizer": "adam",
+                "learning_rate": 1e-3,
+                "batch_size": 256,
+                "preprocessing": "none",
                 "epochs": 50,
             },
         }
@@ -137,8 +151,15 @@ class TrainedModel:
     score_names: tuple[str, ...] = ()
 
 
-def _network(config: TrainConfig, n_features: int) -> nn.Module:
+def _network(config: TrainConfig, train_x: np.ndarray) -> nn.Module:
     hidden = list(config.hidden)
+    n_features = train_x.shape[1]
+    if config.model == "hltvae":
+        if n_features != len(HLT21_LIKELIHOODS):
+            raise ValueError(
+                f"the hltvae needs the {len(HLT21_LIKELIHOODS)} hlt21 features, got {n_features}"
+            )
+        return HLTVAE(list(HLT21_LIKELIHOODS.values()), hidden, config.latent, train_x)
     if config.model in ("vae", "cvae"):
         return VAE(n_features, hidden, config.latent, config.activation, config.alpha, config.beta)
     if config.model == "wnae":
@@ -194,7 +215,7 @@ def _choose_epoch(config: TrainConfig, history: dict[str, list[float]]) -> int:
         return min_epoch(history["val_emd"])
     if config.model == "nae":
         return len(history["val_emd"]) - 1
-    return min_epoch(history["val_loss"])  # ae, cvae
+    return min_epoch(history["val_loss"])  # ae, cvae, hltvae
 
 
 def train(
@@ -237,7 +258,7 @@ def train(
     for member in range(config.ensemble):
         seed = config.seed * 1000 + member
         torch.manual_seed(seed)
-        network = _network(config, x.shape[1]).to(device)
+        network = _network(config, train_x).to(device)
         optimizer = _optimizer(config, network.parameters())
         normalized = config.model in ("wnae", "nae")
         sampler = LangevinSampler(config.sampler, x.shape[1]) if normalized else None
