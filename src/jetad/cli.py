@@ -182,6 +182,14 @@ def samples_command(output, events, seed, jobs, processes, fileset) -> None:
 @click.option(
     "--oe", type=click.Choice(["mse", "kl"]), default=None, help="Outlier-exposure loss (cvae)."
 )
+@click.option(
+    "--hidden",
+    default=None,
+    metavar="N,N,...",
+    help="Hidden layer sizes of the encoder (mirrored in the decoder), e.g. 64,64,64.",
+)
+@click.option("--activation", type=click.Choice(["selu", "relu", "elu", "tanh"]), default=None)
+@click.option("--beta", type=float, default=None, help="KL weight β of the (c)VAE loss.")
 @click.option("--ensemble", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
@@ -205,6 +213,9 @@ def train_command(
     epochs,
     outliers,
     oe,
+    hidden,
+    activation,
+    beta,
     ensemble,
     seed,
     latent,
@@ -225,7 +236,21 @@ def train_command(
         if bool(outliers) != bool(oe):
             raise ValueError("--outliers and --oe go together")
         outlier_rows = feature_rows(feature_set, outliers)[0] if outliers else None
-        overrides = {"latent": latent, "epochs": epochs, "preprocessing": preprocessing, "oe": oe}
+        try:
+            layers = tuple(int(n) for n in hidden.split(",")) if hidden else None
+        except ValueError:
+            raise ValueError(
+                f"--hidden takes comma-separated layer sizes, got {hidden!r}"
+            ) from None
+        overrides = {
+            "latent": latent,
+            "epochs": epochs,
+            "preprocessing": preprocessing,
+            "oe": oe,
+            "hidden": layers,
+            "activation": activation,
+            "beta": beta,
+        }
         config = TrainConfig.for_model(
             model,
             ensemble=ensemble,
