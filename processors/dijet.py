@@ -66,7 +66,8 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
             "leading pT": int(ak.sum(two_jets & leading)),
             "jets without stored constituents": int(missing),
         }
-        return {"mjj": mjj, "score": scores, "cutflow": {dataset: cutflow}}
+        processed = {events.metadata["filename"]: len(events)}
+        return {"mjj": mjj, "score": scores, "cutflow": {dataset: cutflow}, "processed": processed}
 
     def postprocess(self, accumulator):
         return accumulator

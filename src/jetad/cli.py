@@ -326,6 +326,61 @@ def evaluate_command(model_path, background, signal, output) -> None:
     Console().print(table)
 
 
+@main.command("run")
+@click.argument("analysis", type=click.Choice(["dijet"]))
+@click.option("--fileset", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    metavar="[NAME=]MODEL.pt",
+    help="Model(s) to score with (repeatable); the name defaults to the file stem.",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["iterative", "futures", "dask"]),
+    default="dask",
+    show_default=True,
+)
+@click.option("--scheduler", default=None, help="Address of an existing Dask scheduler.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--chunksize", type=click.IntRange(min=1), default=100_000, show_default=True)
+@click.option("--maxchunks", type=click.IntRange(min=1), default=None)
+@click.option("--skip-bad-files", is_flag=True, help="Skip unreadable files instead of stopping.")
+@click.option(
+    "--jets",
+    type=click.Choice(["fatjet", "recluster"]),
+    default="fatjet",
+    show_default=True,
+    help="The file's FatJet, or anti-kT R = 1.0 reclustering.",
+)
+@click.option("--output", "-o", type=click.Path(path_type=Path), required=True)
+def run_command(analysis, fileset, models, executor, scheduler, workers, chunksize, maxchunks,
+                skip_bad_files, jets, output) -> None:  # fmt: skip
+    """Run an analysis processor over a fileset: histograms, cutflow and plots in OUTPUT."""
+    from jetad.analysis import run_processor, skipped_files, write_outputs
+    from jetad.datasets import load_fileset
+    from jetad.processors import DijetAnomalyProcessor
+
+    named = {}
+    for item in models:
+        name, sep, path = item.partition("=")
+        named[name if sep else Path(item).stem] = path if sep else item
+    try:
+        files = load_fileset(fileset)
+        instance = DijetAnomalyProcessor(named, jets=jets)
+        result = run_processor(instance, files, executor=executor, workers=workers,
+                               chunksize=chunksize, maxchunks=maxchunks,
+                               skip_bad_files=skip_bad_files, scheduler=scheduler)  # fmt: skip
+    except (ValueError, RuntimeError) as err:
+        raise click.ClickException(str(err)) from None
+    skipped = skipped_files(result, files)
+    for path in skipped:
+        console.print(f"[yellow]skipped unreadable file {path}")
+    for path in write_outputs(result, output, skipped):
+        console.print(f"wrote {path}")
+
+
 @main.command("demo")
 @click.option(
     "--output",

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 
 from jetad.models.metrics import roc_curve  # noqa: E402
 
-__all__ = ["plot_performance", "plot_training"]
+__all__ = ["plot_mjj", "plot_performance", "plot_training"]
 
 plt.style.use(mplhep.style.CMS)
 
@@ -63,6 +63,26 @@ def plot_performance(scores: dict[str, tuple[np.ndarray, np.ndarray]], outdir: P
     for fig, ax, name in ((fig_roc, ax_roc, "roc.png"), (fig_sic, ax_sic, "sic.png")):
         ax.legend()
         paths.append(outdir / name)
+        fig.savefig(paths[-1])
+        plt.close(fig)
+    return paths
+
+
+def plot_mjj(mjj, outdir: Path) -> list[Path]:
+    """m_jj of every dataset, one figure per model, with and without each cut."""
+    paths = []
+    for model in mjj.axes["model"]:
+        fig, ax = plt.subplots(figsize=(9, 7))
+        for dataset in mjj.axes["dataset"]:
+            for cut in mjj.axes["cut"]:
+                h = mjj[{"dataset": dataset, "model": model, "cut": cut}]
+                if h.values().sum() > 0:
+                    mplhep.histplot(h, ax=ax, label=f"{dataset}, {cut}")
+        ax.set_yscale("log")
+        ax.set_xlabel(r"$m_{jj}$ [GeV]")
+        ax.set_ylabel("events / pb$^{-1}$")
+        ax.legend(fontsize="x-small", ncol=2)
+        paths.append(outdir / f"mjj_{model}.png")
         fig.savefig(paths[-1])
         plt.close(fig)
     return paths

@@ -1,0 +1,118 @@
+"""Running a processor over a fileset and writing its outputs.
+
+:func:`run_processor` chooses the coffea executor (iterative, futures, or Dask: an embedded
+``distributed.LocalCluster`` that starts and stops by itself, or an existing scheduler by
+address) and :func:`write_outputs` writes ``histograms.coffea``, ``histograms.root``,
+``cutflow.json`` and the m_jj plots.
+
+To use an HTCondor or Slurm cluster, start it with dask-jobqueue and pass its address::
+
+    from dask_jobqueue import HTCondorCluster
+    cluster = HTCondorCluster(cores=1, memory="2GB", disk="1GB")
+    cluster.scale(jobs=50)
+    print(cluster.scheduler_address)   # then: jetad run ... --executor dask --scheduler ADDRESS
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import ExitStack
+from pathlib import Path
+
+from coffea import processor
+from coffea.nanoevents import PFNanoAODSchema
+
+__all__ = ["EXECUTORS", "run_processor", "skipped_files", "write_outputs"]
+
+EXECUTORS = ("iterative", "futures", "dask")
+
+
+def run_processor(
+    processor_instance: processor.ProcessorABC,
+    fileset: dict,
+    executor: str = "futures",
+    workers: int = 2,
+    chunksize: int = 100_000,
+    maxchunks: int | None = None,
+    skip_bad_files: bool = False,
+    scheduler: str | None = None,
+):
+    """Run ``processor_instance`` over ``fileset`` (coffea's layout) and return its output.
+
+    A file that cannot be read stops the run with an error naming it, unless
+    ``skip_bad_files``, in which case it is skipped (coffea reports it in the run's metrics).
+    """
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+    with ExitStack() as stack:
+        if executor == "iterative":
+            chosen = processor.IterativeExecutor()
+        elif executor == "futures":
+            chosen = processor.FuturesExecutor(workers=workers)
+        else:
+            from distributed import Client, LocalCluster
+
+            if scheduler is None:
+                cluster = stack.enter_context(
+                    LocalCluster(
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                    )  # fmt: skip
+                )
+                client = stack.enter_context(Client(cluster))
+            else:
+                client = stack.enter_context(Client(scheduler))
+            chosen = processor.DaskExecutor(client=client, status=False)
+        runner = processor.Runner(
+            executor=chosen,
+            schema=PFNanoAODSchema,
+            chunksize=chunksize,
+            maxchunks=maxchunks,
+            skipbadfiles=skip_bad_files,
+        )
+        try:
+            return runner(fileset, processor_instance=processor_instance, treename="Events")
+        except Exception as err:
+            if skip_bad_files:
+                raise
+            raise RuntimeError(f"processing failed: {type(err).__name__}: {err}") from err
+
+
+def skipped_files(output: dict, fileset: dict) -> list[str]:
+    """Files of ``fileset`` that no chunk of the run came from (unreadable, and skipped)."""
+    processed = set(output.get("processed", {}))
+    return sorted(f for entry in fileset.values() for f in entry["files"] if f not in processed)
+
+
+def write_outputs(output: dict, directory: Path, skipped: list[str] = ()) -> list[Path]:
+    """Write the histograms (coffea and ROOT), the cutflow and the m_jj plots to ``directory``.
+
+    ``cutflow.json`` also lists the events read per file and the ``skipped`` files.
+    """
+    import uproot
+    from coffea.util import save
+
+    from jetad.plotting import plot_mjj
+
+    directory.mkdir(parents=True, exist_ok=True)
+    written = [directory / "histograms.coffea", directory / "histograms.root"]
+    save(output, written[0])
+    mjj = output["mjj"]
+    with uproot.recreate(written[1]) as file:
+        for dataset in mjj.axes["dataset"]:
+            for model in mjj.axes["model"]:
+                for cut in mjj.axes["cut"]:
+                    h = mjj[{"dataset": dataset, "model": model, "cut": cut}]
+                    file[f"mjj/{dataset}/{model}/{cut}"] = h
+    cutflow = directory / "cutflow.json"
+    summary = {
+        "cutflow": output["cutflow"],
+        "events_per_file": output.get("processed", {}),
+        "skipped_files": list(skipped),
+    }
+    cutflow.write_text(json.dumps(summary, indent=2) + "\n")
+    written.append(cutflow)
+    written += plot_mjj(mjj, directory)
+    return written
