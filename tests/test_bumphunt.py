@@ -54,3 +54,56 @@ def test_rejects_mismatched_input():
         bump_hunt(np.ones(5), np.arange(5.0))
     with pytest.raises(ValueError, match="window_bins must lie in 1..5"):
         bump_hunt(np.ones(5), np.arange(6.0) * 1000 + 1500, window_bins=9)
+
+
+def test_cli_on_a_histograms_file(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+    from coffea.util import save
+
+    from jetad.cli import main
+    from jetad.histograms import MJJ_EDGES, mjj_histogram
+
+    h = mjj_histogram()
+    centers = 0.5 * (MJJ_EDGES[1:] + MJJ_EDGES[:-1])
+    shape = dijet_function(centers, np.array([1.0, 10.0, 5.0])) * np.diff(MJJ_EDGES)
+    smooth = np.random.default_rng(5).poisson(1e5 * shape / shape.sum())
+    bump = smooth + np.random.default_rng(6).poisson(
+        300 * np.diff(stats.norm.cdf(MJJ_EDGES, 4000, 200))
+    )
+    for cut, values in (("none", bump), ("eff1", smooth)):
+        h.fill(dataset="pseudo", model="vae", cut=cut, mjj=centers, weight=values / 1000.0)
+    save({"mjj": h}, tmp_path / "histograms.coffea")
+    result = CliRunner().invoke(
+        main,
+        [
+            "bumphunt",
+            str(tmp_path / "histograms.coffea"),
+            "--cut",
+            "eff1",
+            "--toys",
+            "20",
+            "--mjj-min",
+            "1500",
+            "--output",
+            str(tmp_path / "bh"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    hunt = json.loads((tmp_path / "bh" / "bumphunt.json").read_text())["vae"]
+    assert hunt["none"]["window"][0] < 4000 < hunt["none"]["window"][1]
+    assert hunt["none"]["local_significance"] > 4 > hunt["eff1"]["global_significance"]
+    assert (tmp_path / "bh" / "bumphunt_vae_none.png").exists()
+    bad = CliRunner().invoke(
+        main,
+        [
+            "bumphunt",
+            str(tmp_path / "histograms.coffea"),
+            "--cut",
+            "eff7",
+            "--output",
+            str(tmp_path / "x"),
+        ],
+    )
+    assert bad.exit_code == 1 and "no cut 'eff7'" in bad.output

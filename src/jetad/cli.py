@@ -381,6 +381,86 @@ def run_command(analysis, fileset, models, executor, scheduler, workers, chunksi
         console.print(f"wrote {path}")
 
 
+@main.command("bumphunt")
+@click.argument("histograms", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--cut",
+    "cuts",
+    multiple=True,
+    default=("eff1",),
+    show_default=True,
+    help="Working-point cut(s) to hunt after, besides 'none' (repeatable).",
+)
+@click.option(
+    "--dataset",
+    "datasets",
+    multiple=True,
+    help="Datasets to sum into the spectrum (repeatable); all by default.",
+)
+@click.option(
+    "--luminosity",
+    type=float,
+    default=1000.0,
+    show_default=True,
+    help="Integrated luminosity in pb^-1 that turns weights into events.",
+)
+@click.option(
+    "--mjj-min",
+    type=float,
+    default=2500.0,
+    show_default=True,
+    help="Lower end of the fit range, above the trigger turn-on (GeV).",
+)
+@click.option("--toys", type=click.IntRange(min=10), default=200, show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path), required=True)
+def bumphunt_command(histograms, cuts, datasets, luminosity, mjj_min, toys, output) -> None:
+    """Fit the m_jj background and scan for bumps, before and after each anomaly cut."""
+    import json
+
+    import numpy as np
+    from coffea.util import load
+
+    from jetad.bumphunt import bump_hunt
+    from jetad.plotting import plot_bumphunt
+
+    mjj = load(histograms)["mjj"]
+    chosen = list(datasets) or list(mjj.axes["dataset"])
+    unknown = [d for d in chosen if d not in mjj.axes["dataset"]]
+    if unknown:
+        raise click.ClickException(
+            f"no dataset {unknown} in {histograms}; available: {list(mjj.axes['dataset'])}"
+        )
+    output.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for model in mjj.axes["model"]:
+        for cut in ("none", *cuts):
+            if cut not in mjj.axes["cut"]:
+                raise click.ClickException(
+                    f"no cut {cut!r} in {histograms}; available: {list(mjj.axes['cut'])}"
+                )
+            values = sum(mjj[{"model": model, "cut": cut, "dataset": d}].values() for d in chosen)
+            edges = mjj.axes["mjj"].edges
+            first = int(np.searchsorted(edges, mjj_min))
+            filled = np.nonzero(values[first:])[0]
+            if len(filled) < 8:
+                console.print(f"[yellow]{model}/{cut}: fewer than 8 filled bins, skipped")
+                continue
+            last = first + int(filled[-1])
+            counts = values[first : last + 1] * luminosity
+            fit_edges = edges[first : last + 2]
+            result = bump_hunt(counts, fit_edges, n_toys=toys)
+            results.setdefault(model, {})[cut] = result.to_dict()
+            plot_bumphunt(counts, fit_edges, result, output / f"bumphunt_{model}_{cut}.png",
+                          title=f"{model}, cut {cut}")  # fmt: skip
+            low, high = result.window
+            console.print(f"{model}/{cut}: window {low:.0f}-{high:.0f} GeV, "
+                          f"local Z {result.local_significance:.2f}, "
+                          f"global Z {result.global_significance:.2f}, "
+                          f"fit chi2/ndf {result.fit.chi2_ndf:.2f}")  # fmt: skip
+    (output / "bumphunt.json").write_text(json.dumps(results, indent=2) + "\n")
+    console.print(f"wrote {output / 'bumphunt.json'}")
+
+
 @main.command("demo")
 @click.option(
     "--output",

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 
 from jetad.models.metrics import roc_curve  # noqa: E402
 
-__all__ = ["plot_mjj", "plot_performance", "plot_training"]
+__all__ = ["plot_bumphunt", "plot_mjj", "plot_performance", "plot_training"]
 
 plt.style.use(mplhep.style.CMS)
 
@@ -86,3 +86,28 @@ def plot_mjj(mjj, outdir: Path) -> list[Path]:
         fig.savefig(paths[-1])
         plt.close(fig)
     return paths
+
+
+def plot_bumphunt(counts: np.ndarray, edges: np.ndarray, result, path: Path, title: str = ""):
+    """The m_jj spectrum with the background fit and its pulls, and the local-significance scan."""
+    expected = np.asarray(result.fit.expected)
+    fig, (top, middle, bottom) = plt.subplots(
+        3, 1, figsize=(9, 11), sharex=True, gridspec_kw={"height_ratios": [3, 1, 1.5]}
+    )
+    mplhep.histplot(counts, edges, ax=top, histtype="errorbar", yerr=np.sqrt(counts),
+                    label="data", color="black")  # fmt: skip
+    mplhep.histplot(expected, edges, ax=top, label=f"{len(result.fit.parameters)}-parameter fit")
+    top.axvspan(*result.window, color="orange", alpha=0.3, label="most significant window")
+    top.set(yscale="log", ylabel="events", title=title)
+    top.legend(fontsize="small")
+    pulls = np.where(expected > 0, (counts - expected) / np.sqrt(np.maximum(expected, 1e-9)), 0)
+    middle.bar(edges[:-1], pulls, width=np.diff(edges), align="edge", color="grey")
+    middle.set_ylabel("pull")
+    window = (len(edges) - 1) - len(result.scan) + 1
+    centers = 0.5 * (edges[: len(result.scan)] + edges[window : window + len(result.scan)])
+    bottom.plot(centers, result.scan, marker="o")
+    bottom.set(xlabel=r"$m_{jj}$ [GeV]", ylabel=r"local $Z$")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
