@@ -64,11 +64,6 @@ class _Integrator:
         return self.width * (low + 4 * mid + high)
 
 
-def _expected(edges: np.ndarray, parameters: np.ndarray) -> np.ndarray:
-    """Expected counts per bin for dijet-function ``parameters`` (p0 linear)."""
-    return _Integrator(edges)(np.array([np.log(parameters[0]), *parameters[1:]]))
-
-
 @dataclass(frozen=True)
 class BackgroundFit:
     """A fitted background: parameters, −2 ln L (saturated), χ²/ndf and the expected counts."""
