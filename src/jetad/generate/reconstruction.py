@@ -12,12 +12,12 @@ import awkward as ak
 import numpy as np
 
 from jetad.clustering import four_momenta
+from jetad.kinematics import delta_r
 
 __all__ = [
     "BTagModel",
     "btag_ak4",
     "constituent_links",
-    "delta_r",
     "leptons",
     "missing_momentum",
     "multiplicities",
@@ -40,12 +40,6 @@ class BTagModel:
     width: float = 2.0
     hadron_ptmin: float = 5.0
     match_radius: float = 0.4
-
-
-def delta_r(eta1, phi1, eta2, phi2):
-    """ΔR with Δφ wrapped into (−π, π]."""
-    dphi = (phi1 - phi2 + np.pi) % (2 * np.pi) - np.pi
-    return np.hypot(eta1 - eta2, dphi)
 
 
 def constituent_links(index: ak.Array) -> ak.Array:

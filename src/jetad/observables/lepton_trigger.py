@@ -49,6 +49,7 @@ import numpy as np
 
 from jetad._dask import is_dask
 from jetad.clustering import four_momenta
+from jetad.kinematics import delta_r
 from jetad.observables.met import met_decomposition, missing_et
 
 __all__ = ["FEATURES", "lepton_trigger_features"]
@@ -141,8 +142,7 @@ def lepton_trigger_features(events: ak.Array) -> ak.Array:
     lepton = ak.firsts(isolated[ak.argsort(isolated.pt, axis=1, ascending=False)])
 
     jets = events.Jet
-    dphi = (jets.phi - lepton.phi + np.pi) % (2 * np.pi) - np.pi
-    away = ak.fill_none(np.hypot(jets.eta - lepton.eta, dphi) > 0.4, True)
+    away = ak.fill_none(delta_r(jets.eta, jets.phi, lepton.eta, lepton.phi) > 0.4, True)
     jets = jets[(jets.pt > JET_PTMIN) & (abs(jets.eta) < JET_ETA) & away]
     m_jets, _ = _mass_and_ptsum(jets)
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
+from jetad.kinematics import delta_phi
+
 __all__ = ["met_decomposition", "missing_et"]
 
 #: NanoAOD v15 calls the PF MET ``PFMET``; earlier versions call it ``MET``.
@@ -39,8 +41,7 @@ def met_decomposition(met: ak.Array, reference: ak.Array) -> ak.Array:
     """
     met_pt = ak.values_astype(met.pt, np.float64)
     ref_pt = ak.values_astype(reference.pt, np.float64)
-    dphi = (met.phi - reference.phi + np.pi) % (2 * np.pi) - np.pi
-    dphi = ak.where(dphi == -np.pi, np.pi, dphi)
+    dphi = delta_phi(met.phi, reference.phi)
     return ak.zip(
         {
             "parallel": met_pt * np.cos(dphi),

@@ -8,6 +8,8 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
+from jetad.kinematics import delta_phi
+
 __all__ = ["axes", "ptd"]
 
 
@@ -34,7 +36,7 @@ def axes(constituents: ak.Array) -> ak.Array:
     """
     pt, eta, phi = (_f64(constituents[f]) for f in ("pt", "eta", "phi"))
     reference_phi = np.arctan2(ak.sum(pt * np.sin(phi), axis=-1), ak.sum(pt * np.cos(phi), axis=-1))
-    dphi = (phi - reference_phi + np.pi) % (2 * np.pi) - np.pi
+    dphi = delta_phi(phi, reference_phi)
     weight = pt**2
     total = ak.sum(weight, axis=-1)
     valid = total > 0
