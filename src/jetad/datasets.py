@@ -14,7 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["feature_rows", "load_fileset", "open_events", "write_fileset"]
+__all__ = [
+    "event_weight",
+    "feature_rows",
+    "load_fileset",
+    "open_events",
+    "require_branches",
+    "write_fileset",
+]
 
 
 def load_fileset(path: str | os.PathLike) -> dict:
@@ -92,6 +99,37 @@ def open_events(path: str | os.PathLike, mode: str = "eager"):
             ).events()
     except Exception as err:  # uproot and coffea raise many types for a bad file
         raise ValueError(f"cannot read {path!r} as NanoAOD: {type(err).__name__}: {err}") from None
+
+
+def require_branches(events, needed: dict[str, tuple[str, ...]]) -> None:
+    """Check that ``events`` has the NanoAOD collections and fields a step needs.
+
+    Args:
+        needed: ``{collection: fields}``, e.g. ``{"FatJet": ("pt", "eta"), "MET": ("pt",)}``;
+            a collection with no fields is a plain branch such as ``genWeight``.
+
+    Raises:
+        ValueError: naming the file and every missing branch (``FatJet_msoftdrop``).
+    """
+    missing = []
+    for collection, fields in needed.items():
+        if collection not in events.fields:
+            missing.append(f"{collection}_*" if fields else collection)
+            continue
+        present = events[collection].fields
+        missing += [f"{collection}_{f}" for f in fields if f not in present]
+    if missing:
+        filename = getattr(events, "metadata", {}).get("filename", "the input")
+        raise ValueError(f"{filename}: missing branch(es) {', '.join(missing)}")
+
+
+def event_weight(events):
+    """``genWeight`` of simulated events, 1 for data (no ``genWeight`` branch)."""
+    import awkward as ak
+
+    if "genWeight" in events.fields:
+        return events.genWeight
+    return ak.ones_like(events.event, dtype=np.float64)
 
 
 def feature_rows(feature_set, paths) -> tuple[np.ndarray, dict]:

@@ -1,9 +1,16 @@
-"""Histograms of the analyses: declared once, with category axes, weighted per dataset.
+"""Histograms and event counts of the analyses: declared once, with category axes, weighted
+per dataset.
 
-Every histogram has the axes ``dataset`` and ``model`` (string categories) and ``cut``:
-``none``, then each working point stored with the model (``eff10``, ``eff1``, ``eff0p1``: the
-score thresholds at 10%, 1% and 0.1% background efficiency). The m_jj axis has variable bins
-whose width follows the dijet mass resolution, about 6% of m_jj, from 1 to 9 TeV.
+Every histogram has the axes ``dataset`` and ``model`` (string categories) and, for the
+observables, ``cut``: ``none``, then each working point stored with the model (``eff10``,
+``eff1``, ``eff0p1``: the score thresholds at 10%, 1% and 0.1% background efficiency). The
+mass axes have variable bins whose width follows the dijet mass resolution, about 6%:
+
+- ``mjj``: m_jj from 1 to 9 TeV
+- ``mt``: the transverse mass of dijet + E_T^miss, from 0.5 to 6 TeV
+
+The same code fills eager (coffea ``Runner``) and dask-awkward (``apply_to_fileset``) arrays:
+with dask inputs the histograms are ``hist.dask`` histograms and the counts are lazy scalars.
 """
 
 from __future__ import annotations
@@ -14,35 +21,77 @@ import awkward as ak
 import hist
 import numpy as np
 
-__all__ = ["MJJ_EDGES", "cut_masks", "dataset_weight", "mjj_histogram", "score_histogram"]
+from jetad._dask import is_dask
+
+__all__ = [
+    "MASS_AXES",
+    "MJJ_EDGES",
+    "MT_EDGES",
+    "count",
+    "cut_masks",
+    "cutflow",
+    "dataset_weight",
+    "fill_with_cuts",
+    "mass_histogram",
+    "mjj_histogram",
+    "score_histogram",
+]
 
 #: m_jj bin edges (GeV): each bin about 6% wide, the dijet mass resolution.
 MJJ_EDGES = np.round(1000.0 * 1.06 ** np.arange(38), 1)
+#: M_T(jj, MET) bin edges (GeV), the same 6% bins from 0.5 to 6 TeV.
+MT_EDGES = np.round(500.0 * 1.06 ** np.arange(44), 1)
+
+#: Mass observables by name: bin edges and axis label.
+MASS_AXES = {
+    "mjj": (MJJ_EDGES, r"$m_{jj}$ [GeV]"),
+    "mt": (MT_EDGES, r"$M_{T}(jj, E_{T}^{miss})$ [GeV]"),
+}
 
 
-def _categories() -> list:
-    return [
-        hist.axis.StrCategory([], name="dataset", growth=True),
-        hist.axis.StrCategory([], name="model", growth=True),
-        hist.axis.StrCategory([], name="cut", growth=True),
-    ]
+def _categories(with_cut: bool = True) -> list:
+    names = ("dataset", "model", "cut") if with_cut else ("dataset", "model")
+    return [hist.axis.StrCategory([], name=n, growth=True) for n in names]
 
 
-def mjj_histogram() -> hist.Hist:
+def _new(axes: list, lazy: bool) -> hist.Hist:
+    if lazy:
+        from hist.dask import Hist as LazyHist
+
+        return LazyHist(*axes, storage=hist.storage.Weight())
+    return hist.Hist(*axes, storage=hist.storage.Weight())
+
+
+def mass_histogram(observable: str = "mjj", lazy: bool = False) -> hist.Hist:
+    """An empty weighted histogram of a mass in :data:`MASS_AXES` with the category axes.
+
+    ``lazy`` gives a ``hist.dask.Hist`` for dask-awkward inputs.
+    """
+    if observable not in MASS_AXES:
+        raise ValueError(f"unknown mass observable {observable!r}; valid: {', '.join(MASS_AXES)}")
+    edges, label = MASS_AXES[observable]
+    return _new([*_categories(), hist.axis.Variable(edges, name=observable, label=label)], lazy)
+
+
+def mjj_histogram(lazy: bool = False) -> hist.Hist:
     """An empty weighted m_jj histogram with the dataset, model and cut axes."""
-    axis = hist.axis.Variable(MJJ_EDGES, name="mjj", label=r"$m_{jj}$ [GeV]")
-    return hist.Hist(*_categories(), axis, storage=hist.storage.Weight())
+    return mass_histogram("mjj", lazy)
 
 
-def score_histogram(name: str, low: float, high: float, bins: int = 50) -> hist.Hist:
-    """An empty weighted histogram of an anomaly score (or any feature)."""
+def score_histogram(
+    name: str, low: float, high: float, bins: int = 50, with_cut: bool = False, lazy: bool = False
+) -> hist.Hist:
+    """An empty weighted histogram of an anomaly score (or any feature) named ``name``.
+
+    The axis is called ``score``; ``with_cut`` adds the ``cut`` category axis.
+    """
     axis = hist.axis.Regular(bins, low, high, name="score", label=name)
-    return hist.Hist(*_categories()[:2], axis, storage=hist.storage.Weight())
+    return _new([*_categories(with_cut), axis], lazy)
 
 
 def dataset_weight(metadata: Mapping) -> float:
     """Cross-section (pb) / Σ generator weights of a fileset entry, so that genWeight × this
-    is an event weight for 1 pb⁻¹. Datasets without ``xsec`` (real data) weigh 1."""
+    is an event weight for 1 pb⁻¹. Datasets without ``xsec`` (real or pseudo-data) weigh 1."""
     if "xsec" not in metadata:
         return 1.0
     sumw = metadata.get("sumw", metadata.get("nevents"))
@@ -57,3 +106,39 @@ def cut_masks(score: ak.Array, working_points: Mapping[str, float]) -> dict[str,
     """``{"none": all, name: score > threshold, …}`` for an event's primary score."""
     passing = {name: score > threshold for name, threshold in working_points.items()}
     return {"none": ak.ones_like(score, dtype=bool), **passing}
+
+
+def fill_with_cuts(
+    histogram: hist.Hist,
+    dataset: str,
+    model: str,
+    score: ak.Array,
+    working_points: Mapping[str, float],
+    weight: ak.Array,
+    **values: ak.Array,
+) -> None:
+    """Fill ``histogram`` with ``values`` (its observable axes, by name) once per cut of
+    :func:`cut_masks`; ``score``, ``weight`` and the values are aligned one per entry."""
+    for cut, mask in cut_masks(score, working_points).items():
+        histogram.fill(
+            dataset=dataset,
+            model=model,
+            cut=cut,
+            weight=weight[mask],
+            **{name: value[mask] for name, value in values.items()},
+        )
+
+
+def count(mask: ak.Array):
+    """The number of True entries of ``mask``: an ``int``, or a lazy scalar for dask."""
+    total = ak.sum(mask, axis=0)
+    return total if is_dask(mask) else int(total)
+
+
+def cutflow(selection, names: tuple[str, ...]) -> dict:
+    """Events passing each cut of a ``coffea.analysis_tools.PackedSelection`` and all the cuts
+    before it, in order, after ``all`` events."""
+    counts = {"all": count(ak.ones_like(selection.all(names[0]), dtype=bool))}
+    for k, name in enumerate(names, start=1):
+        counts[name] = count(selection.all(*names[:k]))
+    return counts

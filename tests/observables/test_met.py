@@ -38,3 +38,31 @@ def test_broadcasts_over_jets_and_reads_pfmet(fixture_events):
     assert ak.all(missing_et(v15).pt == events.MET.pt)
     with pytest.raises(ValueError, match="looked for PFMET and MET"):
         missing_et(ak.zip({"Jet": events.Jet}, depth_limit=1))
+
+
+def test_dijet_met_mt_against_vector_and_analytic_cases(fixture_events):
+    import vector
+
+    from jetad.observables import dijet_met_mt
+
+    events = fixture_events["svj"]
+    jets, met = events.FatJet, missing_et(events)
+    mt = dijet_met_mt(jets, met)
+    two = ak.num(jets) >= 2
+    assert ak.all(ak.is_none(mt) == ~two) and ak.sum(two) > 50
+    lead = jets[two][:, :2]
+    j1, j2 = (
+        vector.array({k: ak.to_numpy(lead[:, i][k]).astype(np.float64)
+                      for k in ("pt", "eta", "phi", "mass")})
+        for i in (0, 1)
+    )  # fmt: skip
+    jj = j1 + j2
+    met_v = vector.array({"pt": ak.to_numpy(met.pt[two]).astype(np.float64),
+                          "phi": ak.to_numpy(met.phi[two]).astype(np.float64)})  # fmt: skip
+    et = np.sqrt(jj.mass**2 + jj.pt**2)
+    reference = np.sqrt((et + met_v.pt) ** 2 - (jj.px + met_v.px) ** 2 - (jj.py + met_v.py) ** 2)
+    np.testing.assert_allclose(ak.to_numpy(mt[two]), reference, rtol=1e-9)
+    assert ak.all(mt[two] >= ak.to_numpy(jj.mass) - 1e-6)
+
+    no_met = ak.zip({"pt": ak.zeros_like(met.pt), "phi": met.phi})
+    np.testing.assert_allclose(ak.to_numpy(dijet_met_mt(jets, no_met)[two]), jj.mass, rtol=1e-9)

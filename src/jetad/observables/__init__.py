@@ -11,13 +11,14 @@ from jetad.observables.efp import efp, efp_names
 from jetad.observables.efp_graphs import efp_graphs
 from jetad.observables.grooming import soft_drop
 from jetad.observables.lepton_trigger import lepton_trigger_features
-from jetad.observables.met import met_decomposition, missing_et
+from jetad.observables.met import dijet_met_mt, met_decomposition, missing_et
 from jetad.observables.nsubjettiness import nsubjettiness, tau21, tau32
 from jetad.observables.shapes import axes, ptd
 
 __all__ = [
     "axes",
     "dijet_features",
+    "dijet_met_mt",
     "energy_correlation",
     "energy_correlations",
     "efp",

@@ -6,6 +6,9 @@ p⃗T^miss is decomposed along the reference's transverse direction p̂T:
 - ``perpendicular`` = (p̂T × p⃗T^miss)_z, signed (GeV)
 - ``mt`` = √(2 pT E_T^miss (1 − cos Δφ)) (GeV)
 - ``dphi`` = φ_miss − φ_ref wrapped into (−π, π]
+
+:func:`dijet_met_mt` is the transverse mass of the two leading jets and p⃗T^miss together,
+the discriminant of semivisible-jet searches.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
+from jetad.clustering import four_momenta
 from jetad.kinematics import delta_phi
 
-__all__ = ["met_decomposition", "missing_et"]
+__all__ = ["dijet_met_mt", "met_decomposition", "missing_et"]
 
 #: NanoAOD v15 calls the PF MET ``PFMET``; earlier versions call it ``MET``.
 MET_COLLECTIONS = ("PFMET", "MET")
@@ -50,3 +54,28 @@ def met_decomposition(met: ak.Array, reference: ak.Array) -> ak.Array:
             "dphi": dphi,
         }
     )
+
+
+def dijet_met_mt(jets: ak.Array, met: ak.Array) -> ak.Array:
+    """M_T of the two leading jets and the missing transverse momentum (GeV), per event.
+
+    With the dijet system's mass m_jj, transverse momentum p⃗T,jj and transverse energy
+    E_T,jj = √(m_jj² + pT,jj²), and MET taken massless:
+
+        M_T² = m_jj² + 2 (E_T,jj E_T^miss − p⃗T,jj · p⃗T^miss)
+
+    so M_T = m_jj when E_T^miss = 0. Events with fewer than two jets get None.
+
+    Args:
+        jets: ``events × jets`` with ``pt, eta, phi, mass`` (GeV), ordered by decreasing pT.
+        met: one record per event with ``pt, phi``.
+    """
+    p4 = four_momenta(jets[:, :2])
+    px, py, pz, energy = (ak.sum(p4[c], axis=1) for c in ("px", "py", "pz", "E"))
+    mjj2 = np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0)
+    met_pt = ak.values_astype(met.pt, np.float64)
+    met_phi = ak.values_astype(met.phi, np.float64)
+    et_jj = np.sqrt(mjj2 + px**2 + py**2)
+    dot = px * met_pt * np.cos(met_phi) + py * met_pt * np.sin(met_phi)
+    mt = np.sqrt(np.maximum(mjj2 + 2 * (et_jj * met_pt - dot), 0.0))
+    return ak.mask(mt, ak.num(jets, axis=1) >= 2)
