@@ -8,11 +8,10 @@ from coffea import processor
 from coffea.analysis_tools import PackedSelection
 
 from jetad._dask import is_dask
-from jetad.constituents import fatjet_constituents, recluster
+from jetad.constituents import fatjet_constituents, has_constituents, recluster
 from jetad.datasets import event_weight, require_branches
 from jetad.features import FEATURE_SETS
-from jetad.histograms import count, cutflow, dataset_weight, fill_with_cuts, mjj_histogram
-from jetad.histograms import score_histogram
+from jetad.histograms import count, cutflow, dataset_weight, fill_scored, mjj_histogram
 from jetad.observables import dijet_features
 from jetad.scoring import AnomalyScorer
 
@@ -28,8 +27,9 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
 
     Args:
         models: ``{name: MODEL.pt}`` of models trained on the ``lhco`` features.
-        jets: ``"fatjet"`` reads the file's FatJet and its constituents; ``"recluster"``
-            clusters the PF candidates with anti-kT of radius ``radius``.
+        jets: ``"fatjet"`` reads the file's FatJet and its constituents (or, in NanoAOD
+            without PF candidates, its stored τ_N); ``"recluster"`` clusters the PF
+            candidates with anti-kT of radius ``radius``.
         radius: the reclustering radius.
         leading_ptmin: the leading-jet pT threshold, GeV.
     """
@@ -47,7 +47,8 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
         dataset, lazy = events.metadata["dataset"], is_dask(events)
         if self.jets == "fatjet":
             require_branches(events, {"FatJet": ("pt", "eta", "phi", "mass")})
-            jets, constituents = events.FatJet, fatjet_constituents(events)
+            jets = events.FatJet
+            constituents = fatjet_constituents(events) if has_constituents(events) else None
         else:
             require_branches(events, {"PFCands": ("pt", "eta", "phi", "mass")})
             jets, constituents = recluster(events, radius=self.radius, ptmin=200.0)
@@ -60,22 +61,18 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
         selected = features[passed]
         weight = event_weight(events)[passed] * dataset_weight(events.metadata)
 
-        mjj, scores = mjj_histogram(lazy), {}
         table = selected[list(FEATURE_SETS["lhco"].names)]
-        for name, scorer in self.scorers.items():
-            score = scorer(table)[:, 0]
-            working_points = scorer.metadata["working_points"]
-            fill_with_cuts(mjj, dataset, name, score, working_points, weight, mjj=selected.mjj)
-            high = 3 * working_points["eff0p1"]
-            scores[name] = score_histogram(scorer.score_names[0], 0.0, high, lazy=lazy)
-            scores[name].fill(dataset=dataset, model=name, score=score, weight=weight)
-        if not self.scorers:
-            fill_with_cuts(mjj, dataset, "none", selected.mjj, {}, weight, mjj=selected.mjj)
-        counts = cutflow(selection, CUTS)
-        counts["jets without stored constituents"] = count(
-            ak.flatten(ak.num(constituents, axis=2) == 0)
+        scores = {name: (scorer.metadata["working_points"], scorer.score_names[0],
+                         scorer(table)[:, 0]) for name, scorer in self.scorers.items()}  # fmt: skip
+        histograms = {"mjj": mjj_histogram(lazy)}
+        score_histograms, unscored = fill_scored(
+            histograms, {"mjj": selected.mjj}, dataset, scores, weight, lazy
         )
-        output = {"mjj": mjj, "score": scores, "cutflow": {dataset: counts}}
+        counts = {**cutflow(selection, CUTS), **unscored}
+        if constituents is not None:
+            empty = ak.flatten(ak.num(constituents, axis=2) == 0)
+            counts["jets without stored constituents"] = count(empty)
+        output = {**histograms, "score": score_histograms, "cutflow": {dataset: counts}}
         if "filename" in events.metadata:
             output["processed"] = {events.metadata["filename"]: counts["all"]}
         return output

@@ -15,14 +15,16 @@ To use an HTCondor or Slurm cluster, start it with dask-jobqueue and pass its ad
 
 from __future__ import annotations
 
+import itertools
 import json
 from contextlib import ExitStack
 from pathlib import Path
 
+import hist
 from coffea import processor
 from coffea.nanoevents import PFNanoAODSchema
 
-__all__ = ["EXECUTORS", "run_processor", "skipped_files", "write_outputs"]
+__all__ = ["EXECUTORS", "histograms", "run_processor", "skipped_files", "write_outputs"]
 
 EXECUTORS = ("iterative", "futures", "dask")
 
@@ -64,7 +66,7 @@ def run_processor(
                 client = stack.enter_context(Client(cluster))
             else:
                 client = stack.enter_context(Client(scheduler))
-            chosen = processor.DaskExecutor(client=client, status=False)
+            chosen = processor.DaskExecutor(client=client, status=True)
         runner = processor.Runner(
             executor=chosen,
             schema=PFNanoAODSchema,
@@ -86,26 +88,39 @@ def skipped_files(output: dict, fileset: dict) -> list[str]:
     return sorted(f for entry in fileset.values() for f in entry["files"] if f not in processed)
 
 
-def write_outputs(output: dict, directory: Path, skipped: list[str] = ()) -> list[Path]:
-    """Write the histograms (coffea and ROOT), the cutflow and the m_jj plots to ``directory``.
+def histograms(output: dict) -> dict[str, hist.Hist]:
+    """Every histogram of a processor's output by path: ``mjj``, ``score/vae``,
+    ``features/lep_pt``…"""
+    found = {}
+    for key, value in output.items():
+        if isinstance(value, hist.Hist):
+            found[key] = value
+        elif isinstance(value, dict):
+            found.update({f"{key}/{k}": v for k, v in value.items() if isinstance(v, hist.Hist)})
+    return found
 
-    ``cutflow.json`` also lists the events read per file and the ``skipped`` files.
+
+def write_outputs(output: dict, directory: Path, skipped: list[str] = ()) -> list[Path]:
+    """Write the histograms (coffea and ROOT), the cutflow and the plots to ``directory``.
+
+    In ``histograms.root`` each histogram is split by category, as
+    ``NAME/DATASET/MODEL[/CUT]``. ``cutflow.json`` also lists the events read per file and
+    the ``skipped`` files.
     """
     import uproot
     from coffea.util import save
 
-    from jetad.plotting import plot_mjj
+    from jetad.plotting import plot_observable
 
     directory.mkdir(parents=True, exist_ok=True)
     written = [directory / "histograms.coffea", directory / "histograms.root"]
     save(output, written[0])
-    mjj = output["mjj"]
+    found = histograms(output)
     with uproot.recreate(written[1]) as file:
-        for dataset in mjj.axes["dataset"]:
-            for model in mjj.axes["model"]:
-                for cut in mjj.axes["cut"]:
-                    h = mjj[{"dataset": dataset, "model": model, "cut": cut}]
-                    file[f"mjj/{dataset}/{model}/{cut}"] = h
+        for name, h in found.items():
+            categories = [a.name for a in h.axes if isinstance(a, hist.axis.StrCategory)]
+            for values in itertools.product(*(list(h.axes[c]) for c in categories)):
+                file["/".join((name, *values))] = h[dict(zip(categories, values, strict=True))]
     cutflow = directory / "cutflow.json"
     summary = {
         "cutflow": output["cutflow"],
@@ -114,5 +129,6 @@ def write_outputs(output: dict, directory: Path, skipped: list[str] = ()) -> lis
     }
     cutflow.write_text(json.dumps(summary, indent=2) + "\n")
     written.append(cutflow)
-    written += plot_mjj(mjj, directory)
+    for name, h in found.items():
+        written += plot_observable(h, directory, name.replace("/", "_"))
     return written

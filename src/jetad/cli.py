@@ -326,50 +326,54 @@ def evaluate_command(model_path, background, signal, output) -> None:
     Console().print(table)
 
 
-@main.command("run")
-@click.argument("analysis", type=click.Choice(["dijet"]))
-@click.option("--fileset", type=click.Path(exists=True, path_type=Path), required=True)
-@click.option(
-    "--model",
-    "models",
-    multiple=True,
-    metavar="[NAME=]MODEL.pt",
-    help="Model(s) to score with (repeatable); the name defaults to the file stem.",
-)
-@click.option(
-    "--executor",
-    type=click.Choice(["iterative", "futures", "dask"]),
-    default="dask",
-    show_default=True,
-)
-@click.option("--scheduler", default=None, help="Address of an existing Dask scheduler.")
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option("--chunksize", type=click.IntRange(min=1), default=100_000, show_default=True)
-@click.option("--maxchunks", type=click.IntRange(min=1), default=None)
-@click.option("--skip-bad-files", is_flag=True, help="Skip unreadable files instead of stopping.")
-@click.option(
-    "--jets",
-    type=click.Choice(["fatjet", "recluster"]),
-    default="fatjet",
-    show_default=True,
-    help="The file's FatJet, or anti-kT R = 1.0 reclustering.",
-)
-@click.option("--output", "-o", type=click.Path(path_type=Path), required=True)
-def run_command(analysis, fileset, models, executor, scheduler, workers, chunksize, maxchunks,
-                skip_bad_files, jets, output) -> None:  # fmt: skip
-    """Run an analysis processor over a fileset: histograms, cutflow and plots in OUTPUT."""
-    from jetad.analysis import run_processor, skipped_files, write_outputs
-    from jetad.datasets import load_fileset
-    from jetad.processors import DijetAnomalyProcessor
+def _executor_options(command):
+    """The options every command that runs a processor over a fileset shares."""
+    options = [
+        click.option("--fileset", type=click.Path(exists=True, path_type=Path), required=True),
+        click.option(
+            "--model",
+            "models",
+            multiple=True,
+            metavar="[NAME=]MODEL.pt",
+            help="Model(s) to score with (repeatable); the name defaults to the file stem.",
+        ),
+        click.option(
+            "--executor",
+            type=click.Choice(["iterative", "futures", "dask"]),
+            default="dask",
+            show_default=True,
+            help="dask without --scheduler starts a LocalCluster of --workers processes.",
+        ),
+        click.option("--scheduler", default=None, help="Address of an existing Dask scheduler."),
+        click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True),
+        click.option("--chunksize", type=click.IntRange(min=1), default=100_000, show_default=True),
+        click.option("--maxchunks", type=click.IntRange(min=1), default=None),
+        click.option(
+            "--skip-bad-files", is_flag=True, help="Skip unreadable files instead of stopping."
+        ),
+        click.option("--output", "-o", type=click.Path(path_type=Path), required=True),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
+
+def _named_models(models: tuple[str, ...]) -> dict[str, str]:
     named = {}
     for item in models:
         name, sep, path = item.partition("=")
         named[name if sep else Path(item).stem] = path if sep else item
+    return named
+
+
+def _run(instance_factory, fileset, executor, scheduler, workers, chunksize, maxchunks,
+         skip_bad_files):  # fmt: skip
+    from jetad.analysis import run_processor, skipped_files
+    from jetad.datasets import load_fileset
+
     try:
         files = load_fileset(fileset)
-        instance = DijetAnomalyProcessor(named, jets=jets)
-        result = run_processor(instance, files, executor=executor, workers=workers,
+        result = run_processor(instance_factory(), files, executor=executor, workers=workers,
                                chunksize=chunksize, maxchunks=maxchunks,
                                skip_bad_files=skip_bad_files, scheduler=scheduler)  # fmt: skip
     except (ValueError, RuntimeError) as err:
@@ -377,8 +381,77 @@ def run_command(analysis, fileset, models, executor, scheduler, workers, chunksi
     skipped = skipped_files(result, files)
     for path in skipped:
         console.print(f"[yellow]skipped unreadable file {path}")
+    return result, skipped
+
+
+@main.command("run")
+@click.argument("analysis", type=click.Choice(["dijet", "svj", "lepton"]))
+@_executor_options
+@click.option(
+    "--jets",
+    type=click.Choice(["fatjet", "recluster"]),
+    default="fatjet",
+    show_default=True,
+    help="dijet: the file's FatJet, or anti-kT R = 1.0 reclustering of the PF candidates.",
+)
+def run_command(analysis, fileset, models, executor, scheduler, workers, chunksize, maxchunks,
+                skip_bad_files, output, jets) -> None:  # fmt: skip
+    """Run an analysis processor over a fileset: histograms, cutflow and plots in OUTPUT.
+
+    \b
+    dijet   DijetAnomalyProcessor: lhco features, m_jj (models: lhco)
+    svj     SemivisibleJetProcessor: svj8 jet features, m_jj and M_T (models: svj8)
+    lepton  LeptonTriggerProcessor: l+X features and score (models: hlt21, hlt18_nano)
+    """
+    from jetad.analysis import write_outputs
+    from jetad.processors import (
+        DijetAnomalyProcessor,
+        LeptonTriggerProcessor,
+        SemivisibleJetProcessor,
+    )
+
+    named = _named_models(models)
+    factories = {
+        "dijet": lambda: DijetAnomalyProcessor(named, jets=jets),
+        "svj": lambda: SemivisibleJetProcessor(named),
+        "lepton": lambda: LeptonTriggerProcessor(named),
+    }
+    result, skipped = _run(factories[analysis], fileset, executor, scheduler, workers,
+                           chunksize, maxchunks, skip_bad_files)  # fmt: skip
     for path in write_outputs(result, output, skipped):
         console.print(f"wrote {path}")
+
+
+@main.command("ntuple")
+@_executor_options
+@click.option("--features", "features", required=True, help="Feature set: lhco, svj8, hlt21, ...")
+@click.option(
+    "--format", "fmt", type=click.Choice(["parquet", "root"]), default="parquet", show_default=True
+)
+def ntuple_command(fileset, models, executor, scheduler, workers, chunksize, maxchunks,
+                   skip_bad_files, output, features, fmt) -> None:  # fmt: skip
+    """Features and scores as flat ntuples, one file per input chunk, with a manifest.
+
+    Chunk files are written under a temporary name and renamed; a rerun into the same OUTPUT
+    skips the chunks already written, so a killed job resumes where it stopped.
+    """
+    from jetad.ntuples import remove_partial_chunks, write_manifest
+    from jetad.processors import NtupleProcessor
+
+    output.mkdir(parents=True, exist_ok=True)
+    removed = remove_partial_chunks(output)
+    if removed:
+        console.print(f"removed {removed} partial chunk file(s) of an interrupted run")
+    named = _named_models(models)
+    result, skipped = _run(lambda: NtupleProcessor(features, named, str(output), fmt), fileset,
+                           executor, scheduler, workers, chunksize, maxchunks,
+                           skip_bad_files)  # fmt: skip
+    chunks = result.get("chunks", {})
+    manifest = write_manifest(output, chunks, fileset=str(fileset.resolve()), features=features,
+                              models=named, format=fmt, chunksize=chunksize,
+                              skipped_files=skipped)  # fmt: skip
+    resumed = sum(c["resumed"] for c in chunks.values())
+    console.print(f"{len(chunks)} chunks ({resumed} already done), manifest: {manifest}")
 
 
 @main.command("bumphunt")

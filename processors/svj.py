@@ -1,0 +1,70 @@
+"""The semivisible-jet analysis, as a coffea processor (wiring only)."""
+
+from __future__ import annotations
+
+import awkward as ak
+from coffea import processor
+from coffea.analysis_tools import PackedSelection
+
+from jetad._dask import is_dask
+from jetad.constituents import fatjet_constituents
+from jetad.datasets import event_weight, require_branches
+from jetad.features import FEATURE_SETS
+from jetad.histograms import cutflow, dataset_weight, fill_scored, mass_histogram
+from jetad.observables import dijet_mass, dijet_met_mt, missing_et
+from jetad.scoring import AnomalyScorer
+
+CUTS = ("two jets", "delta eta")
+
+
+class SemivisibleJetProcessor(processor.ProcessorABC):
+    """Two AK8 jets (pT > ``jet_ptmin``, |η| < ``jet_etamax``) with |Δη| < ``max_deta``; the
+    ``svj8`` features of both scored by jet-level models (WNAE, NAE, AE); m_jj and
+    M_T(jj, E_T^miss) filled with and without each model's working-point cuts.
+
+    In NanoAOD without PF candidates the jets have no constituents: their features and scores
+    are NaN (``unscored`` in the cutflow) and only the ``none`` cut is filled.
+
+    The event's score is the larger of its two jets' scores: an event passes a working point
+    (defined on the jets' background efficiency) when either jet does.
+
+    Args:
+        models: ``{name: MODEL.pt}`` of models trained on the ``svj8`` features.
+        jet_ptmin: GeV.
+    """
+
+    def __init__(self, models: dict[str, str], jet_ptmin: float = 200.0,
+                 jet_etamax: float = 2.4, max_deta: float = 1.5):  # fmt: skip
+        self.scorers = {
+            name: AnomalyScorer(path, feature_set="svj8") for name, path in models.items()
+        }
+        self.jet_ptmin, self.jet_etamax, self.max_deta = jet_ptmin, jet_etamax, max_deta
+
+    def process(self, events):
+        dataset, lazy = events.metadata["dataset"], is_dask(events)
+        require_branches(events, {"FatJet": ("pt", "eta", "phi", "mass")})
+        good = (events.FatJet.pt > self.jet_ptmin) & (abs(events.FatJet.eta) < self.jet_etamax)
+        jets, constituents = events.FatJet[good], fatjet_constituents(events, missing="empty")[good]
+        selection = PackedSelection()
+        selection.add("two jets", ak.num(jets, axis=1) >= 2)
+        deta = abs(ak.firsts(jets.eta) - ak.firsts(jets[:, 1:].eta))
+        selection.add("delta eta", ak.fill_none(deta < self.max_deta, False))
+        passed = selection.all(*CUTS)
+        jets, constituents = jets[passed][:, :2], constituents[passed][:, :2]
+        masses = {"mjj": dijet_mass(jets), "mt": dijet_met_mt(jets, missing_et(events)[passed])}
+        weight = event_weight(events)[passed] * dataset_weight(events.metadata)
+
+        table = FEATURE_SETS["svj8"](events[passed], constituents)
+        scores = {name: (scorer.metadata["working_points"], scorer.score_names[0],
+                         ak.max(scorer(table)[:, :, 0], axis=1))
+                  for name, scorer in self.scorers.items()}  # fmt: skip
+        histograms = {name: mass_histogram(name, lazy) for name in masses}
+        score_histograms, unscored = fill_scored(histograms, masses, dataset, scores, weight, lazy)
+        counts = {**cutflow(selection, CUTS), **unscored}
+        output = {**histograms, "score": score_histograms, "cutflow": {dataset: counts}}
+        if "filename" in events.metadata:
+            output["processed"] = {events.metadata["filename"]: counts["all"]}
+        return output
+
+    def postprocess(self, accumulator):
+        return accumulator
