@@ -12,6 +12,7 @@ from jetad.constituents import fatjet_constituents, has_constituents, recluster
 from jetad.datasets import event_weight, require_branches
 from jetad.features import FEATURE_SETS
 from jetad.histograms import count, cutflow, dataset_weight, fill_scored, mjj_histogram
+from jetad.histograms import truth_counts
 from jetad.observables import dijet_features
 from jetad.scoring import AnomalyScorer
 
@@ -69,6 +70,8 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
             histograms, {"mjj": selected.mjj}, dataset, scores, weight, lazy
         )
         counts = {**cutflow(selection, CUTS), **unscored}
+        if "Truth" in events.fields:  # pseudo-data keeps the truth: count the signal kept
+            counts.update(truth_counts(events.Truth.label[passed] == 1, scores))
         if constituents is not None:
             empty = ak.flatten(ak.num(constituents, axis=2) == 0)
             counts["jets without stored constituents"] = count(empty)

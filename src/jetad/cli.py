@@ -534,6 +534,42 @@ def bumphunt_command(histograms, cuts, datasets, luminosity, mjj_min, toys, outp
     console.print(f"wrote {output / 'bumphunt.json'}")
 
 
+@main.command("inject")
+@click.option("--background", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--signal", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--s-over-b", type=click.FloatRange(min=0.0), required=True, help="e.g. 0.01")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path), required=True, help="ROOT file.")
+@click.option(
+    "--fileset",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Add the pseudo-data to this fileset JSON (created if absent) as --dataset.",
+)
+@click.option("--dataset", default="pseudodata", show_default=True)
+def inject_command(background, signal, s_over_b, seed, output, fileset, dataset) -> None:
+    """Pseudo-data: every BACKGROUND event plus S/B x N_b SIGNAL events, shuffled, unweighted,
+    with Truth_label kept."""
+    from jetad.datasets import load_fileset
+    from jetad.pseudodata import inject_signal
+
+    try:
+        summary = inject_signal(background, signal, s_over_b, output, seed=seed)
+        if fileset is not None:
+            entries = load_fileset(fileset) if fileset.exists() else {}
+            entries[dataset] = {
+                "files": {summary.output: "Events"},
+                "metadata": summary.metadata(),
+            }
+            write_fileset(entries, fileset)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
+    console.print(
+        f"wrote {summary.output}: {summary.n_background} background + {summary.n_signal} "
+        f"signal events (S/B = {s_over_b})"
+    )
+
+
 @main.command("demo")
 @click.option(
     "--output",

@@ -37,6 +37,7 @@ __all__ = [
     "mass_histogram",
     "mjj_histogram",
     "score_histogram",
+    "truth_counts",
 ]
 
 #: m_jj bin edges (GeV): each bin about 6% wide, the dijet mass resolution.
@@ -174,6 +175,17 @@ def fill_scored(
         score_histograms[name] = h
         unscored[f"unscored ({name})"] = count(~np.isfinite(score))
     return score_histograms, unscored
+
+
+def truth_counts(is_signal: ak.Array, scores: Mapping[str, tuple]) -> dict:
+    """True-signal events selected, and passing each model's working points: how much of an
+    injected signal the cuts keep. ``scores`` as in :func:`fill_scored`."""
+    counts = {"signal (truth)": count(is_signal)}
+    for name, (working_points, _, score) in scores.items():
+        for cut, mask in cut_masks(score, working_points).items():
+            if cut != "none":
+                counts[f"signal (truth), {name} {cut}"] = count(is_signal & mask)
+    return counts
 
 
 def count(mask: ak.Array):

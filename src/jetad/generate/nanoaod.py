@@ -15,7 +15,7 @@ import awkward as ak
 import numpy as np
 import uproot
 
-__all__ = ["write_events"]
+__all__ = ["read_events", "write_events"]
 
 COMPRESSION = uproot.ZLIB(6)
 
@@ -59,3 +59,28 @@ def write_events(
         tmp.unlink(missing_ok=True)
         raise
     return seconds
+
+
+def read_events(path: str | os.PathLike) -> dict[str, ak.Array]:
+    """The ``Events`` tree of a NanoAOD-like file as :func:`write_events` blocks: jagged
+    branches ``X_*`` counted by ``nX`` regrouped into one record array ``X``, other branches
+    as they are. ``write_events(path, [read_events(src)], ...)`` copies the tree.
+
+    Raises:
+        ValueError: naming the file when it cannot be read.
+    """
+    try:
+        with uproot.open(path) as file:
+            arrays = file["Events"].arrays(how=dict)
+    except Exception as err:  # uproot raises many types for a bad file
+        raise ValueError(f"cannot read {str(path)!r}: {type(err).__name__}: {err}") from None
+    counters = {name[1:] for name in arrays if name.startswith("n") and name[1:]}
+    block, collections = {}, {}
+    for name, array in arrays.items():
+        prefix, sep, field = name.partition("_")
+        if sep and prefix in counters and array.ndim == 2:
+            collections.setdefault(prefix, {})[field] = array
+        elif not (name.startswith("n") and name[1:] in counters):
+            block[name] = array
+    block.update({name: ak.zip(fields) for name, fields in collections.items()})
+    return block
