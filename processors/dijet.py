@@ -11,8 +11,14 @@ from jetad._dask import is_dask
 from jetad.constituents import fatjet_constituents, has_constituents, recluster
 from jetad.datasets import event_weight, require_branches
 from jetad.features import FEATURE_SETS
-from jetad.histograms import count, cutflow, dataset_weight, fill_scored, mjj_histogram
-from jetad.histograms import truth_counts
+from jetad.histograms import (
+    count,
+    cutflow,
+    dataset_weight,
+    fill_scored,
+    mjj_histogram,
+    truth_counts,
+)
 from jetad.observables import dijet_features
 from jetad.scoring import AnomalyScorer
 
