@@ -339,10 +339,11 @@ def _executor_options(command):
         ),
         click.option(
             "--executor",
-            type=click.Choice(["iterative", "futures", "dask"]),
+            type=click.Choice(["iterative", "futures", "dask", "dask-awkward"]),
             default="dask",
             show_default=True,
-            help="dask without --scheduler starts a LocalCluster of --workers processes.",
+            help="dask and dask-awkward (coffea's apply_to_fileset; dijet only) without "
+            "--scheduler start a LocalCluster of --workers processes.",
         ),
         click.option("--scheduler", default=None, help="Address of an existing Dask scheduler."),
         click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True),
@@ -368,14 +369,20 @@ def _named_models(models: tuple[str, ...]) -> dict[str, str]:
 
 def _run(instance_factory, fileset, executor, scheduler, workers, chunksize, maxchunks,
          skip_bad_files):  # fmt: skip
-    from jetad.analysis import run_processor, skipped_files
+    from jetad.analysis import run_dask_awkward, run_processor, skipped_files
     from jetad.datasets import load_fileset
 
     try:
         files = load_fileset(fileset)
-        result = run_processor(instance_factory(), files, executor=executor, workers=workers,
-                               chunksize=chunksize, maxchunks=maxchunks,
-                               skip_bad_files=skip_bad_files, scheduler=scheduler)  # fmt: skip
+        if executor == "dask-awkward":
+            result = run_dask_awkward(instance_factory(), files, chunksize=chunksize,
+                                      skip_bad_files=skip_bad_files, scheduler=scheduler,
+                                      workers=workers)  # fmt: skip
+        else:
+            result = run_processor(instance_factory(), files, executor=executor,
+                                   workers=workers, chunksize=chunksize, maxchunks=maxchunks,
+                                   skip_bad_files=skip_bad_files,
+                                   scheduler=scheduler)  # fmt: skip
     except (ValueError, RuntimeError) as err:
         raise click.ClickException(str(err)) from None
     skipped = skipped_files(result, files)
@@ -410,6 +417,8 @@ def run_command(analysis, fileset, models, executor, scheduler, workers, chunksi
         SemivisibleJetProcessor,
     )
 
+    if executor == "dask-awkward" and (analysis != "dijet" or jets != "fatjet"):
+        raise click.UsageError("--executor dask-awkward runs the dijet analysis with --jets fatjet")
     named = _named_models(models)
     factories = {
         "dijet": lambda: DijetAnomalyProcessor(named, jets=jets),
@@ -438,6 +447,8 @@ def ntuple_command(fileset, models, executor, scheduler, workers, chunksize, max
     from jetad.ntuples import remove_partial_chunks, write_manifest
     from jetad.processors import NtupleProcessor
 
+    if executor == "dask-awkward":
+        raise click.UsageError("ntuples are written per chunk: use iterative, futures or dask")
     output.mkdir(parents=True, exist_ok=True)
     removed = remove_partial_chunks(output)
     if removed:
