@@ -1,65 +1,240 @@
-"""The dijet processor: executors agree bit for bit, the cutflow and the physics are sane."""
+"""The processors: executors agree bit for bit, the cutflows and the physics are sane, real
+NanoAOD, missing branches and empty files."""
 
 from __future__ import annotations
 
+import itertools
+
 import awkward as ak
+import hist
 import numpy as np
 import pytest
-from coffea import processor
-from coffea.nanoevents import PFNanoAODSchema
-from jetad.processors import DijetAnomalyProcessor
+from jetad.processors import DijetAnomalyProcessor, LeptonTriggerProcessor, SemivisibleJetProcessor
 
-from conftest import FIXTURE_FILESET
+from conftest import FIXTURE_FILESET, FIXTURES
+from jetad.analysis import histograms, run_dask_awkward, run_processor, skipped_files
 from jetad.datasets import feature_rows, load_fileset
 from jetad.features import FEATURE_SETS
+from jetad.generate.nanoaod import read_events, write_events
 from jetad.models import TrainConfig, export, train
+
+#: analysis: (processor, models' feature set, model type, training processes, datasets run)
+ANALYSES = {
+    "dijet": (DijetAnomalyProcessor, "lhco", "vae", ("qcd_dijet",), ("qcd_dijet", "wprime_xy")),
+    "svj": (SemivisibleJetProcessor, "svj8", "ae", ("ttbar",), ("svj", "ttbar")),
+    "lepton": (LeptonTriggerProcessor, "hlt21", "hltvae", ("ttbar", "wjets"), ("ttbar", "zjets")),
+}
+
+
+def _train(feature_set: str, model: str, processes, directory) -> str:
+    files = [FIXTURES / f"{p}.root" for p in processes]
+    rows, _ = feature_rows(FEATURE_SETS[feature_set], files)
+    trained = train(rows, TrainConfig.for_model(model, epochs=3))
+    path = directory / f"{feature_set}.pt"
+    return str(export(trained, path, feature_set, FEATURE_SETS[feature_set].names))
 
 
 @pytest.fixture(scope="module")
-def lhco_model(tmp_path_factory):
-    fileset = load_fileset(FIXTURE_FILESET)
-    rows, _ = feature_rows(FEATURE_SETS["lhco"], list(fileset["qcd_dijet"]["files"]))
-    trained = train(rows, TrainConfig.for_model("vae", epochs=3))
-    return export(
-        trained, tmp_path_factory.mktemp("m") / "vae.pt", "lhco", FEATURE_SETS["lhco"].names
-    )
+def models(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("models")
+    trained = {name: _train(fs, model, procs, directory)
+               for name, (_, fs, model, procs, _) in ANALYSES.items()}  # fmt: skip
+    trained["hlt18_nano"] = _train("hlt18_nano", "vae", ("ttbar", "wjets"), directory)
+    return trained
 
 
-def _run(executor, model, jets="fatjet"):
-    fileset = {
-        k: v for k, v in load_fileset(FIXTURE_FILESET).items() if k in ("qcd_dijet", "wprime_xy")
+def _processor(analysis, models):
+    return ANALYSES[analysis][0]({"model": models[analysis]})
+
+
+def _fileset(analysis):
+    chosen = ANALYSES[analysis][4]
+    return {k: v for k, v in load_fileset(FIXTURE_FILESET).items() if k in chosen}
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+def _by_category(h) -> dict:
+    """``{(dataset, model[, cut]): (values, variances)}``: categories in any order compare."""
+    names = [a.name for a in h.axes if isinstance(a, hist.axis.StrCategory)]
+    found = {}
+    for key in itertools.product(*(list(h.axes[n]) for n in names)):
+        one = h[dict(zip(names, key, strict=True))]
+        found[key] = (one.values(flow=True), one.variances(flow=True))
+    return found
+
+
+def _assert_identical(a: dict, b: dict) -> None:
+    ha, hb = histograms(a), histograms(b)
+    assert ha.keys() == hb.keys() and ha
+    for name in ha:
+        ca, cb = _by_category(ha[name]), _by_category(hb[name])
+        assert ca.keys() == cb.keys(), name
+        for key, (values, variances) in ca.items():
+            assert np.array_equal(values, cb[key][0]), (name, key)
+            assert np.array_equal(variances, cb[key][1]), (name, key)
+    assert a["cutflow"] == b["cutflow"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("analysis", list(ANALYSES))
+def test_executors_agree_bit_for_bit(analysis, models, scheduler):
+    fileset = _fileset(analysis)
+    runs = {
+        executor: run_processor(
+            _processor(analysis, models),
+            fileset,
+            executor=executor,
+            chunksize=70,
+            scheduler=scheduler,
+        )  # fmt: skip
+        for executor in ("iterative", "futures", "dask")
     }
-    runner = processor.Runner(executor=executor, schema=PFNanoAODSchema, chunksize=80)
-    return runner(fileset, processor_instance=DijetAnomalyProcessor({"vae": model}, jets=jets))
+    _assert_identical(runs["iterative"], runs["futures"])
+    _assert_identical(runs["iterative"], runs["dask"])
+    assert all(n == 200 for n in runs["dask"]["processed"].values())
 
 
-def test_iterative_and_futures_agree_bit_for_bit(lhco_model):
-    iterative = _run(processor.IterativeExecutor(), lhco_model)
-    futures = _run(processor.FuturesExecutor(workers=2), lhco_model)
-    assert np.array_equal(iterative["mjj"].values(flow=True), futures["mjj"].values(flow=True))
-    assert np.array_equal(
-        iterative["mjj"].variances(flow=True), futures["mjj"].variances(flow=True)
-    )
-    assert iterative["cutflow"] == futures["cutflow"]
+@pytest.mark.slow
+def test_dask_awkward_path_equals_the_runner(models, scheduler):
+    fileset = _fileset("dijet")
+    eager = run_processor(_processor("dijet", models), fileset, executor="iterative",
+                          chunksize=100)  # fmt: skip
+    lazy = run_dask_awkward(_processor("dijet", models), fileset, chunksize=100,
+                            scheduler=scheduler)  # fmt: skip
+    for name, h in histograms(eager).items():
+        other = histograms(lazy)[name]
+        np.testing.assert_allclose(other.values(flow=True), h.values(flow=True), rtol=1e-12)
+    assert lazy["cutflow"] == eager["cutflow"]
+    assert lazy["processed"] == eager["processed"]
 
 
-def test_cutflow_cuts_and_mjj_peak(lhco_model):
-    out = _run(processor.IterativeExecutor(), lhco_model)
+def test_dijet_cutflow_cuts_and_mjj_peak(models):
+    out = run_processor(_processor("dijet", models), _fileset("dijet"), executor="iterative")
     flow = out["cutflow"]["wprime_xy"]
     assert flow["all"] == 200 and flow["all"] >= flow["two jets"] >= flow["leading pT"] > 10
+    assert flow["signal (truth)"] == flow["leading pT"]
+    assert out["cutflow"]["qcd_dijet"]["signal (truth)"] == 0
     h = out["mjj"]
-    signal = h[{"dataset": "wprime_xy", "model": "vae", "cut": "none"}]
-    centers = signal.axes[0].centers
-    assert 3000 < centers[np.argmax(signal.values())] < 3800
-    none = h[{"dataset": "qcd_dijet", "model": "vae", "cut": "none"}].values().sum()
-    tight = h[{"dataset": "qcd_dijet", "model": "vae", "cut": "eff10"}].values().sum()
+    signal = h[{"dataset": "wprime_xy", "model": "model", "cut": "none"}]
+    assert 3000 < signal.axes[0].centers[np.argmax(signal.values())] < 3800
+    none = h[{"dataset": "qcd_dijet", "model": "model", "cut": "none"}].values().sum()
+    tight = h[{"dataset": "qcd_dijet", "model": "model", "cut": "eff10"}].values().sum()
     assert 0 < tight < none
     assert set(h.axes["cut"]) == {"none", "eff10", "eff1", "eff0p1"}
 
 
-def test_reclustered_jets(lhco_model):
-    out = _run(processor.IterativeExecutor(), lhco_model, jets="recluster")
+def test_reclustered_dijets(models):
+    fileset = _fileset("dijet")
+    out = run_processor(DijetAnomalyProcessor({}, jets="recluster"), fileset, executor="iterative")
     assert out["cutflow"]["qcd_dijet"]["leading pT"] > 50
+    assert out["mjj"][{"model": "none", "cut": "none"}].values().sum() > 0
     with pytest.raises(ValueError, match="jets must be 'fatjet' or 'recluster'"):
         DijetAnomalyProcessor({}, jets="ak4")
-    assert ak.sum(out["mjj"].values()) > 0
+
+
+def test_semivisible_jets_mt_above_mjj(models):
+    out = run_processor(_processor("svj", models), _fileset("svj"), executor="iterative")
+    flow = out["cutflow"]["svj"]
+    assert flow["all"] >= flow["two jets"] >= flow["delta eta"] > 50
+    assert flow["unscored (model)"] == 0
+    mjj = out["mjj"][{"dataset": "svj", "model": "model", "cut": "none"}]
+    mt = out["mt"][{"dataset": "svj", "model": "model", "cut": "none"}]
+    assert mjj.values(flow=True).sum() == pytest.approx(mt.values(flow=True).sum())
+    mean = lambda h: np.average(h.axes[0].centers, weights=h.values())  # noqa: E731
+    assert mean(mt) > mean(mjj) > 500  # M_T ≥ m_jj event by event
+    assert set(out["mt"].axes["cut"]) == {"none", "eff10", "eff1", "eff0p1"}
+
+
+def test_lepton_trigger_features_and_score(models):
+    out = run_processor(_processor("lepton", models), _fileset("lepton"), executor="iterative")
+    flow = out["cutflow"]
+    assert flow["ttbar"]["one lepton"] > 100 and flow["zjets"]["one lepton"] > 100
+    assert flow["ttbar"]["unscored (model)"] == 0
+    lep_pt = out["features"]["lep_pt"][{"dataset": "zjets", "model": "model", "cut": "none"}]
+    weights = out["score"]["model"][{"dataset": "zjets", "model": "model"}].values(flow=True)
+    assert lep_pt.values(flow=True).sum() == pytest.approx(weights.sum())
+    assert lep_pt.axes[0].centers[np.argmax(lep_pt.values())] > 23
+    with pytest.raises(ValueError, match="needs hlt21 or hlt18_nano"):
+        LeptonTriggerProcessor({"m": models["dijet"]})
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("analysis", ["dijet", "svj", "lepton", "lepton_nano"])
+def test_every_processor_runs_on_real_nanoaod(realdata, models, analysis):
+    files = sorted(realdata.glob("*.root"))
+    fileset = {path.stem: {"files": {str(path): "Events"}} for path in files}
+    if analysis == "lepton_nano":
+        instance = LeptonTriggerProcessor({"pf": models["lepton"], "nano": models["hlt18_nano"]})
+    else:
+        instance = _processor(analysis, models)
+    out = run_processor(instance, fileset, executor="iterative")
+    assert skipped_files(out, fileset) == []
+    assert out["processed"][str(realdata / "nano_dy.root")] == 40
+    if analysis == "lepton_nano":  # no PF candidates: the 21-feature model cannot score
+        dy = out["cutflow"]["nano_dy"]
+        assert dy["one lepton"] > 10
+        assert dy["unscored (pf)"] == dy["one lepton"] and dy["unscored (nano)"] == 0
+    if analysis == "dijet":  # PFNano with the old layout: constituents found, jets scored
+        assert out["cutflow"]["pfnano"]["two jets"] == 10
+        assert out["cutflow"]["pfnano"]["jets without stored constituents"] == 0
+
+
+@pytest.mark.realdata
+def test_stored_nsubjettiness_fallback_matches_constituents(realdata):
+    from conftest import load_events
+    from jetad.constituents import fatjet_constituents
+    from jetad.observables import dijet_features
+
+    events = load_events(realdata / "pfnano.root")
+    stored = dijet_features(events.FatJet)
+    computed = dijet_features(events.FatJet, fatjet_constituents(events))
+    for name in ("tau21_j1", "tau21_j2"):
+        difference = np.abs(ak.to_numpy(stored[name]) - ak.to_numpy(computed[name]))
+        assert np.median(difference) < 0.005, name
+    assert ak.all(stored.mjj == computed.mjj)
+
+
+def _copy_fixture(tmp_path, name, change) -> str:
+    branches = change(read_events(FIXTURES / "qcd_dijet.root"))
+    path = tmp_path / name
+    write_events(path, [branches], lambda: {"run": np.array([1], dtype=np.uint32)})
+    return str(path)
+
+
+def test_missing_branch_is_named(tmp_path, models):
+    def without_mass(branches):
+        branches["FatJet"] = branches["FatJet"][[f for f in branches["FatJet"].fields
+                                                 if f != "mass"]]  # fmt: skip
+        return branches
+
+    def without_electrons(branches):
+        return {k: v for k, v in branches.items() if k != "Electron"}
+
+    for analysis, change in (("dijet", without_mass), ("svj", without_mass),
+                             ("lepton", without_electrons)):  # fmt: skip
+        path = _copy_fixture(tmp_path, f"{analysis}.root", change)
+        missing = "FatJet_mass" if change is without_mass else "Electron_\\*"
+        with pytest.raises(RuntimeError, match=f"{path}.*missing branch.*{missing}"):
+            run_processor(_processor(analysis, models), {"qcd": {"files": {path: "Events"}}},
+                          executor="iterative")  # fmt: skip
+
+
+@pytest.mark.parametrize("analysis", list(ANALYSES))
+def test_empty_file_and_empty_chunk(tmp_path, models, analysis):
+    empty = _copy_fixture(tmp_path, "empty.root", lambda b: {k: v[:0] for k, v in b.items()})
+    full = str(FIXTURES / "ttbar.root")
+    fileset = {"mixed": {"files": {empty: "Events", full: "Events"}}}
+    out = run_processor(_processor(analysis, models), fileset, executor="iterative")
+    assert out["processed"] == {empty: 0, full: 200}
+    assert skipped_files(out, fileset) == [] and out["cutflow"]["mixed"]["all"] == 200
+    alone = run_processor(_processor(analysis, models), {"e": {"files": {empty: "Events"}}},
+                          executor="iterative")  # fmt: skip
+    assert all(count == 0 for count in alone["cutflow"]["e"].values())
+    assert all(h.values().sum() == 0 for h in histograms(alone).values())

@@ -111,12 +111,21 @@ def require_branches(events, needed: dict[str, tuple[str, ...]]) -> None:
     Raises:
         ValueError: naming the file and every missing branch (``FatJet_msoftdrop``).
     """
+    import awkward as ak
+
+    from jetad._dask import is_dask
+
+    # read the form, not the collections: coffea's behaviours fail on incomplete records
+    form = events.form if is_dask(events) else events.layout.form
     missing = []
     for collection, fields in needed.items():
-        if collection not in events.fields:
+        if collection not in form.fields:
             missing.append(f"{collection}_*" if fields else collection)
             continue
-        present = events[collection].fields
+        content = form.content(collection)
+        while not isinstance(content, ak.forms.RecordForm) and hasattr(content, "content"):
+            content = content.content
+        present = content.fields if isinstance(content, ak.forms.RecordForm) else []
         missing += [f"{collection}_{f}" for f in fields if f not in present]
     if missing:
         filename = getattr(events, "metadata", {}).get("filename", "the input")
