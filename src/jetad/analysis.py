@@ -22,7 +22,8 @@ from pathlib import Path
 
 import hist
 from coffea import processor
-from coffea.nanoevents import PFNanoAODSchema
+
+from jetad.datasets import JetadSchema
 
 __all__ = [
     "EXECUTORS",
@@ -81,7 +82,7 @@ def run_processor(
             chosen = processor.DaskExecutor(client=client, status=True)
         runner = processor.Runner(
             executor=chosen,
-            schema=PFNanoAODSchema,
+            schema=JetadSchema,
             chunksize=chunksize,
             maxchunks=maxchunks,
             skipbadfiles=skip_bad_files,
@@ -116,7 +117,7 @@ def run_dask_awkward(
     runnable, _ = preprocess(
         fileset, step_size=chunksize, skip_bad_files=skip_bad_files, allow_empty_datasets=True
     )
-    graphs = apply_to_fileset(processor_instance, runnable, schemaclass=PFNanoAODSchema)
+    graphs = apply_to_fileset(processor_instance, runnable, schemaclass=JetadSchema)
     with dask_client(scheduler, workers):
         (outputs,) = dask.compute(graphs)
     result = processor.accumulate(outputs.values())
@@ -180,6 +181,7 @@ def write_outputs(output: dict, directory: Path, skipped: list[str] = ()) -> lis
     }
     cutflow.write_text(json.dumps(summary, indent=2, default=_plain) + "\n")
     written.append(cutflow)
-    for name, h in found.items():
-        written += plot_observable(h, directory, name.replace("/", "_"))
+    for name, h in found.items():  # score/MODEL: the model is already the category
+        written += plot_observable(h, directory, name.split("/")[0] if name.startswith("score/")
+                                   else name.replace("/", "_"))  # fmt: skip
     return written

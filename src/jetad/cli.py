@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from jetad.datasets import write_fileset
-from jetad.generate import PROCESSES, GenerationSummary, generate
+from jetad.generate import PROCESSES, GenerationSummary, generate, generate_many
 
 console = Console(stderr=True)
 
@@ -66,6 +66,21 @@ def _run_generation(
                 fatjet_radius=fatjet_radius,
                 progress=lambda n: bar.advance(task, n),
             )
+        except ValueError as err:
+            raise click.ClickException(str(err)) from None
+
+
+def _generate_samples(requests: list[dict], jobs: int) -> list[GenerationSummary]:
+    """Generate several samples in parallel (blocks of all of them share ``jobs`` processes)."""
+    with _progress() as bar:
+        task = bar.add_task("samples", total=sum(r["n_events"] for r in requests))
+
+        def done(summary: GenerationSummary) -> None:
+            bar.advance(task, summary.n_events)
+            bar.console.print(f"generated {summary.n_events} {summary.process} events")
+
+        try:
+            return generate_many(requests, jobs=jobs, done=done)
         except ValueError as err:
             raise click.ClickException(str(err)) from None
 
@@ -135,10 +150,11 @@ def generate_command(process, events, seed, output, jobs, params, pythia, fatjet
 def samples_command(output, events, seed, jobs, processes, fileset) -> None:
     """Generate one file per process and a coffea fileset JSON describing them."""
     output.mkdir(parents=True, exist_ok=True)
-    summaries = [
-        _run_generation(name, events, seed, output / f"{name}.root", jobs, {}, ())
+    requests = [
+        {"process": name, "n_events": events, "seed": seed, "output": output / f"{name}.root"}
         for name in (processes or PROCESSES)
     ]
+    summaries = _generate_samples(requests, jobs)
     entries = {
         s.process: {"files": {str(s.output): "Events"}, "metadata": s.metadata()} for s in summaries
     }
@@ -592,25 +608,23 @@ def inject_command(background, signal, s_over_b, seed, output, fileset, dataset)
 @click.option(
     "--events",
     "-n",
-    type=click.IntRange(min=1),
-    default=200,
+    type=click.IntRange(min=50),
+    default=1000,
     show_default=True,
-    help="Events per process.",
+    help="Sample-size unit: 4x this many QCD training events, 8x for the pseudo-data, ...",
 )
 @click.option("--seed", "-s", type=int, default=1, show_default=True)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=2, show_default=True)
-def demo_command(output, events, seed, jobs) -> None:
-    """The main job, end to end: generate every process and summarise the samples."""
-    ctx = click.get_current_context()
-    ctx.invoke(
-        samples_command,
-        output=output / "samples",
-        events=events,
-        seed=seed,
-        jobs=jobs,
-        processes=(),
-        fileset=None,
-    )
+@click.option("--s-over-b", type=click.FloatRange(min=0.0), default=0.03, show_default=True)
+@click.option("--toys", type=click.IntRange(min=10), default=100, show_default=True)
+def demo_command(output, events, seed, jobs, s_over_b, toys) -> None:
+    """The main job, end to end: generate, inject a signal, train, run the processors on a
+    Dask LocalCluster, hunt for bumps and write report.md/report.html into OUTPUT."""
+    from jetad.demo import run_demo
+
+    for path in run_demo(click.get_current_context(), output, events, seed, jobs, s_over_b,
+                         toys):  # fmt: skip
+        console.print(f"[bold green]report: {path}")
 
 
 def _print_summary(summaries: list[GenerationSummary]) -> None:

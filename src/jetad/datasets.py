@@ -13,8 +13,10 @@ import os
 from pathlib import Path
 
 import numpy as np
+from coffea.nanoevents import PFNanoAODSchema
 
 __all__ = [
+    "JetadSchema",
     "event_weight",
     "feature_rows",
     "load_fileset",
@@ -22,6 +24,14 @@ __all__ = [
     "require_branches",
     "write_fileset",
 ]
+
+
+class JetadSchema(PFNanoAODSchema):
+    """coffea's ``PFNanoAODSchema``, quiet about cross-references to collections a file does
+    not store (jetad's samples have no ``SV``, ``GenJet``, ``SubJet``…; skims often drop
+    them too). Everything else, the ``FatJet.constituents.pf`` links included, is unchanged."""
+
+    warn_missing_crossrefs = False
 
 
 def load_fileset(path: str | os.PathLike) -> dict:
@@ -78,24 +88,23 @@ def write_fileset(fileset: dict, path: str | os.PathLike) -> Path:
 
 
 def open_events(path: str | os.PathLike, mode: str = "eager"):
-    """NanoEvents of one ROOT file's ``Events`` tree with coffea's ``PFNanoAODSchema``.
+    """NanoEvents of one ROOT file's ``Events`` tree with :class:`JetadSchema`.
 
     Raises:
         ValueError: naming the file when it is missing, corrupt or not NanoAOD-like.
     """
     import warnings
 
-    from coffea.nanoevents import NanoEventsFactory, PFNanoAODSchema
+    from coffea.nanoevents import NanoEventsFactory
 
     path = str(path)
     if "://" not in path and not os.path.exists(path):
         raise ValueError(f"cannot read {path!r}: no such file")
     try:
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Missing cross-reference")
             warnings.filterwarnings("ignore", message="Branch .* already exists")
             return NanoEventsFactory.from_root(
-                {path: "Events"}, schemaclass=PFNanoAODSchema, mode=mode
+                {path: "Events"}, schemaclass=JetadSchema, mode=mode
             ).events()
     except Exception as err:  # uproot and coffea raise many types for a bad file
         raise ValueError(f"cannot read {path!r} as NanoAOD: {type(err).__name__}: {err}") from None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +46,7 @@ __all__ = [
     "GenerationSummary",
     "Process",
     "generate",
+    "generate_many",
     "get_process",
     "simulate_block",
 ]
@@ -165,15 +166,20 @@ def _blocks(n_events: int, block_size: int) -> list[tuple[int, int, int]]:
     return [(i, min(block_size, n_events - s), s) for i, s in enumerate(starts)]
 
 
-def _run_blocks(tasks: list[tuple], jobs: int) -> Iterator[BlockResult]:
+def _run_blocks(
+    tasks: list[tuple], jobs: int, pool: Executor | None = None
+) -> Iterator[BlockResult]:
+    if pool is not None:
+        futures = [pool.submit(simulate_block, *task) for task in tasks]
+        for future in futures:
+            yield future.result()
+        return
     if jobs == 1 or len(tasks) == 1:
         for task in tasks:
             yield simulate_block(*task)
         return
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
-        futures = [pool.submit(simulate_block, *task) for task in tasks]
-        for future in futures:
-            yield future.result()
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as shared:
+        yield from _run_blocks(tasks, jobs, shared)
 
 
 def check_output_path(output: str | os.PathLike) -> Path:
@@ -202,6 +208,7 @@ def generate(
     progress: Callable[[int], None] | None = None,
     block_size: int = BLOCK_SIZE,
     fatjet_radius: float | None = None,
+    pool: Executor | None = None,
 ) -> GenerationSummary:
     """Generate ``n_events`` events of ``process`` into the PFNano-like ROOT file ``output``.
 
@@ -217,6 +224,8 @@ def generate(
         fatjet_radius: anti-kT radius of ``FatJet``; the process's own (0.8 or 1.0) if None.
         progress: called with the number of events finished after each block.
         block_size: events per block; part of the seed's definition, so change it knowingly.
+        pool: a process pool to run the blocks in instead of ``jobs`` new processes
+            (:func:`generate_many` shares one between samples).
     """
     proc = get_process(process)
     if n_events < 1:
@@ -236,7 +245,7 @@ def generate(
     timing = {"pythia": 0.0, "detector": 0.0}
 
     def results() -> Iterator[dict[str, ak.Array]]:
-        for result in _run_blocks(tasks, jobs):
+        for result in _run_blocks(tasks, jobs, pool):
             sigmas.append(result.sigma_pb)
             weights.append(len(result.branches["event"]))
             timing["pythia"] += result.seconds_pythia
@@ -271,3 +280,35 @@ def generate(
         seconds_detector=timing["detector"],
         seconds_writing=seconds_writing,
     )
+
+
+def generate_many(
+    requests: list[Mapping], jobs: int = 1, done: Callable[[GenerationSummary], None] | None = None
+) -> list[GenerationSummary]:
+    """Generate several samples at once, their blocks sharing one pool of ``jobs`` processes.
+
+    Args:
+        requests: keyword arguments of :func:`generate`, one mapping per sample.
+        done: called with each sample's summary as soon as its file is written.
+
+    Returns:
+        The summaries, in the order of ``requests``. Each file is identical to what
+        :func:`generate` alone writes for the same arguments.
+    """
+    if jobs < 1:
+        raise ValueError(f"the number of jobs must be at least 1, got {jobs}")
+
+    def one(request: Mapping, pool: Executor | None) -> GenerationSummary:
+        summary = generate(**{**request, "jobs": 1}, pool=pool)
+        if done is not None:
+            done(summary)
+        return summary
+
+    if jobs == 1:
+        return [one(request, None) for request in requests]
+    with (
+        ProcessPoolExecutor(max_workers=jobs) as pool,
+        ThreadPoolExecutor(max_workers=len(requests) or 1) as threads,
+    ):
+        futures = [threads.submit(one, request, pool) for request in requests]
+        return [future.result() for future in futures]
