@@ -22,12 +22,17 @@ from jetad.histograms import (
 from jetad.observables import dijet_features
 from jetad.scoring import AnomalyScorer
 
-CUTS = ("two jets", "leading pT")
+CUTS = ("two jets", "leading pT", "delta eta")
 
 
 class DijetAnomalyProcessor(processor.ProcessorABC):
-    """Two large-R jets, a leading jet above ``leading_ptmin``; ``lhco`` features scored by
-    each model; m_jj filled with and without each model's working-point cuts.
+    """Two large-R jets, a leading jet above ``leading_ptmin`` and |Δη| < ``max_deta``;
+    ``lhco`` features scored by each model; m_jj filled with and without each model's
+    working-point cuts.
+
+    The |Δη| cut (1.3, as in CMS dijet searches) suppresses t-channel QCD, so that above the
+    turn-on (about 2.7 TeV for a 1.2 TeV leading jet) m_jj falls smoothly, as the bump hunt's
+    dijet function assumes; ``max_deta=None`` removes it.
 
     Runs under coffea's ``Runner`` (eager, virtual arrays) and under
     ``coffea.dataset_tools.apply_to_fileset`` (dask-awkward; ``jets="fatjet"`` only).
@@ -39,16 +44,18 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
             candidates with anti-kT of radius ``radius``.
         radius: the reclustering radius.
         leading_ptmin: the leading-jet pT threshold, GeV.
+        max_deta: the largest |η_j1 − η_j2|, or None.
     """
 
     def __init__(self, models: dict[str, str], jets: str = "fatjet", radius: float = 1.0,
-                 leading_ptmin: float = 1200.0):  # fmt: skip
+                 leading_ptmin: float = 1200.0, max_deta: float | None = 1.3):  # fmt: skip
         if jets not in ("fatjet", "recluster"):
             raise ValueError(f"jets must be 'fatjet' or 'recluster', got {jets!r}")
         self.scorers = {
             name: AnomalyScorer(path, feature_set="lhco") for name, path in models.items()
         }
         self.jets, self.radius, self.leading_ptmin = jets, radius, leading_ptmin
+        self.max_deta = np.inf if max_deta is None else max_deta
 
     def process(self, events):
         dataset, lazy = events.metadata["dataset"], is_dask(events)
@@ -64,6 +71,7 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
         selection.add("two jets", ~ak.is_none(features))
         leading = np.maximum(features.ptj1, features.ptj2) > self.leading_ptmin
         selection.add("leading pT", ak.fill_none(leading, False))
+        selection.add("delta eta", ak.fill_none(features.deta < self.max_deta, False))
         passed = selection.all(*CUTS)
         selected = features[passed]
         weight = event_weight(events)[passed] * dataset_weight(events.metadata)

@@ -507,7 +507,7 @@ def ntuple_command(fileset, models, executor, scheduler, workers, chunksize, max
 @click.option(
     "--mjj-min",
     type=float,
-    default=2500.0,
+    default=2700.0,
     show_default=True,
     help="Lower end of the fit range, above the trigger turn-on (GeV).",
 )

@@ -134,7 +134,7 @@ def run_demo(ctx: click.Context, output: Path, events: int, seed: int, jobs: int
 
     invoke(cli.bumphunt_command, histograms=output / "histograms.coffea",
            cuts=("eff10", "eff1"), datasets=("pseudodata",), luminosity=1.0,
-           mjj_min=2500.0, toys=toys, output=output)  # fmt: skip
+           mjj_min=2700.0, toys=toys, output=output)  # fmt: skip
     (output / "commands.txt").write_text("\n".join(commands) + "\n")
 
     from jetad.demo_report import demo_sections

@@ -1,0 +1,25 @@
+"""The notebooks run from top to bottom."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["bumphunt.ipynb"])
+def test_notebook_runs(name):
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3",
+        resources={"metadata": {"path": str(ROOT / "notebooks")}},
+    ).execute()  # fmt: skip
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "cut none" in text and "global Z" in text
+    assert any("image/png" in o.get("data", {}) for o in outputs)
