@@ -124,3 +124,23 @@ def test_wjets_isolated_lepton_and_transverse_mass(fixture_events):
     assert 55 < np.median(mt) < 85
     counts, edges = np.histogram(mt, bins=np.arange(0, 161, 20))
     assert edges[np.argmax(counts)] in (60, 80)
+
+
+@pytest.mark.slow
+def test_generate_many_shares_a_pool_and_writes_the_same_files(tmp_path):
+    from jetad.generate import generate, generate_many
+
+    requests = [
+        {"process": "zjets", "n_events": 30, "seed": 5, "output": tmp_path / "z.root",
+         "block_size": 10},
+        {"process": "wjets", "n_events": 20, "seed": 6, "output": tmp_path / "w.root",
+         "block_size": 10},
+    ]  # fmt: skip
+    finished = []
+    summaries = generate_many(requests, jobs=2, done=lambda s: finished.append(s.process))
+    assert [s.process for s in summaries] == ["zjets", "wjets"]
+    assert sorted(finished) == ["wjets", "zjets"]
+    alone = generate(**{**requests[0], "output": tmp_path / "z_alone.root"})
+    with uproot.open(tmp_path / "z.root") as a, uproot.open(alone.output) as b:
+        for branch in ("event", "PFCands_pt", "FatJet_pt", "MET_pt"):
+            assert ak.all(ak.ravel(a["Events"][branch].array() == b["Events"][branch].array()))

@@ -239,3 +239,15 @@ def test_empty_file_and_empty_chunk(tmp_path, models, analysis):
                           executor="iterative")  # fmt: skip
     assert all(count == 0 for count in alone["cutflow"]["e"].values())
     assert all(h.values().sum() == 0 for h in histograms(alone).values())
+
+
+def test_changed_cross_section_is_used_when_run_again():
+    """coffea caches file metadata per process by (dataset, file, tree) with the fileset's
+    metadata inside; jetad's runs must weigh with the fileset they are given."""
+    fileset = _fileset("dijet")
+    totals = []
+    for xsec in (1.0, 3.0):
+        changed = {k: {**v, "metadata": {**v["metadata"], "xsec": xsec}} for k, v in fileset.items()}
+        out = run_processor(DijetAnomalyProcessor({}), changed, executor="iterative")
+        totals.append(out["mjj"][{"dataset": "qcd_dijet"}].sum(flow=True).value)
+    assert totals[1] == pytest.approx(3 * totals[0]) and totals[0] > 0

@@ -86,6 +86,9 @@ def run_processor(
             chunksize=chunksize,
             maxchunks=maxchunks,
             skipbadfiles=skip_bad_files,
+            # coffea's default cache is process-wide and keyed by (dataset, file, tree) only, with
+            # the fileset metadata inside: a second run with a changed xsec would get the old one.
+            metadata_cache={},
         )
         try:
             return runner(fileset, processor_instance=processor_instance, treename="Events")

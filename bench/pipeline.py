@@ -1,0 +1,127 @@
+"""Pipeline speed: the full dijet processor against the I/O + constituents ceiling, and Dask
+scaling from 1 to 2 workers, on generated qcd_dijet files.
+
+    python bench/pipeline.py [--files 4] [--events 2000] [--chunksize 1000]
+
+Generates (once, cached in ``bench/.cache``) ``--files`` qcd_dijet files of ``--events``
+events, trains a VAE ensemble on the ``lhco`` features of the first, then measures, in one run:
+
+1. **per core**: events/s of :class:`DijetAnomalyProcessor` (constituents, τ_N, dijet
+   features, scoring, m_jj histograms) with coffea's iterative executor, against the ceiling
+   of the same runner reading the same branches and building the same constituents
+   (:class:`CeilingProcessor`); goal ≥ 0.3 of the ceiling;
+2. **Dask scaling**: wall time of the dijet processor on a ``LocalCluster`` of 1 and of 2
+   single-threaded workers (each warmed up first, so that imports and numba compilation are
+   not timed); goal ≥ 1.8×;
+3. **memory**: peak RSS of each worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import awkward as ak
+from coffea import processor
+from jetad.processors import DijetAnomalyProcessor
+
+from jetad.analysis import dask_client, run_processor
+from jetad.constituents import fatjet_constituents
+from jetad.datasets import feature_rows
+from jetad.features import FEATURE_SETS
+from jetad.generate import generate_many
+from jetad.models import TrainConfig, export, train
+
+CACHE = Path(__file__).parent / ".cache"
+
+
+class CeilingProcessor(processor.ProcessorABC):
+    """Reads the FatJet and PF-candidate branches and builds the constituents, nothing more."""
+
+    def process(self, events):
+        constituents = fatjet_constituents(events)
+        touched = ak.sum(constituents.pt, axis=None) + ak.sum(constituents.eta, axis=None)
+        touched += ak.sum(constituents.phi, axis=None) + ak.sum(constituents.mass, axis=None)
+        touched += ak.sum(events.FatJet.pt, axis=None) + ak.sum(events.genWeight)
+        return {"events": len(events), "touched": float(touched)}
+
+    def postprocess(self, accumulator):
+        return accumulator
+
+
+def _samples(n_files: int, n_events: int) -> list[Path]:
+    CACHE.mkdir(exist_ok=True)
+    paths = [CACHE / f"qcd_dijet_{n_events}_{k}.root" for k in range(n_files)]
+    missing = [
+        {"process": "qcd_dijet", "n_events": n_events, "seed": 100 + k, "output": path}
+        for k, path in enumerate(paths)
+        if not path.exists()
+    ]
+    if missing:
+        print(f"generating {len(missing)} file(s) of {n_events} qcd_dijet events ...")
+        generate_many(missing, jobs=2)
+    return paths
+
+
+def _timed(function, *args, **kwargs) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=4)
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--chunksize", type=int, default=1000)
+    args = parser.parse_args()
+    paths = _samples(args.files, args.events)
+    fileset = {"qcd_dijet": {"files": {str(p): "Events" for p in paths}}}
+    n_events = args.files * args.events
+
+    rows, _ = feature_rows(FEATURE_SETS["lhco"], paths[:1])
+    trained = train(rows, TrainConfig.for_model("vae", epochs=20, ensemble=3))
+    with tempfile.TemporaryDirectory() as tmp:
+        model = str(export(trained, Path(tmp) / "vae.pt", "lhco", FEATURE_SETS["lhco"].names))
+        dijet = DijetAnomalyProcessor({"vae": model})
+        options = {"chunksize": args.chunksize}
+
+        # 1. per core, iterative executor (one warm-up chunk first for numba and torch)
+        run_processor(dijet, fileset, executor="iterative", maxchunks=1, **options)
+        run_processor(CeilingProcessor(), fileset, executor="iterative", maxchunks=1, **options)
+        t_ceiling, _ = _timed(run_processor, CeilingProcessor(), fileset, "iterative", **options)
+        t_full, out = _timed(run_processor, dijet, fileset, "iterative", **options)
+        assert out["cutflow"]["qcd_dijet"]["all"] == n_events
+
+        # 2. and 3. Dask LocalCluster, 1 and 2 workers, warmed up on one chunk
+        walls, rss = {}, {}
+        for workers in (1, 2):
+            with dask_client(None, workers) as client:
+                scheduler = client.scheduler.address
+                run_processor(dijet, fileset, "dask", scheduler=scheduler, maxchunks=workers,
+                              **options)  # fmt: skip
+                walls[workers], _ = _timed(run_processor, dijet, fileset, "dask",
+                                           scheduler=scheduler, **options)  # fmt: skip
+                rss[workers] = sorted(client.run(_peak_rss_mb).values())
+
+    ceiling, full = n_events / t_ceiling, n_events / t_full
+    print(f"\nqcd_dijet: {args.files} files x {args.events} events, chunks of {args.chunksize}")
+    print(f"{'measurement':52s} {'value':>14s} {'reference':>14s} {'ratio':>8s}  goal")
+    print(f"{'events/s per core: dijet processor vs ceiling':52s} {full:14.0f} "
+          f"{ceiling:14.0f} {full / ceiling:8.2f}  >= 0.3")  # fmt: skip
+    print(f"{'Dask LocalCluster wall time [s]: 2 vs 1 worker':52s} {walls[2]:14.2f} "
+          f"{walls[1]:14.2f} {walls[1] / walls[2]:8.2f}  >= 1.8 (speed-up)")  # fmt: skip
+    for workers, values in rss.items():
+        shown = ", ".join(f"{v:.0f}" for v in values)
+        print(f"{f'peak RSS per worker [MB], {workers} worker(s)':52s} {shown:>14s}")
+
+
+if __name__ == "__main__":
+    main()
