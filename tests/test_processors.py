@@ -247,7 +247,9 @@ def test_changed_cross_section_is_used_when_run_again():
     fileset = _fileset("dijet")
     totals = []
     for xsec in (1.0, 3.0):
-        changed = {k: {**v, "metadata": {**v["metadata"], "xsec": xsec}} for k, v in fileset.items()}
+        changed = {
+            k: {**v, "metadata": {**v["metadata"], "xsec": xsec}} for k, v in fileset.items()
+        }
         out = run_processor(DijetAnomalyProcessor({}), changed, executor="iterative")
         totals.append(out["mjj"][{"dataset": "qcd_dijet"}].sum(flow=True).value)
     assert totals[1] == pytest.approx(3 * totals[0]) and totals[0] > 0
