@@ -19,7 +19,7 @@ from jetad.histograms import (
     mjj_histogram,
     truth_counts,
 )
-from jetad.observables import dijet_features
+from jetad.observables import dijet_features, dijet_kinematics
 from jetad.scoring import AnomalyScorer
 
 CUTS = ("two jets", "leading pT", "delta eta")
@@ -66,14 +66,16 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
         else:
             require_branches(events, {"PFCands": ("pt", "eta", "phi", "mass")})
             jets, constituents = recluster(events, radius=self.radius, ptmin=200.0)
-        features = dijet_features(jets, constituents)
+        leading_pt, deta = dijet_kinematics(jets)
         selection = PackedSelection()
-        selection.add("two jets", ~ak.is_none(features))
-        leading = np.maximum(features.ptj1, features.ptj2) > self.leading_ptmin
-        selection.add("leading pT", ak.fill_none(leading, False))
-        selection.add("delta eta", ak.fill_none(features.deta < self.max_deta, False))
+        selection.add("two jets", ~ak.is_none(leading_pt))
+        selection.add("leading pT", ak.fill_none(leading_pt > self.leading_ptmin, False))
+        selection.add("delta eta", ak.fill_none(deta < self.max_deta, False))
         passed = selection.all(*CUTS)
-        selected = features[passed]
+        # substructure only for the selected events: τ_N is most of the processor's time
+        selected = dijet_features(
+            jets[passed], None if constituents is None else constituents[passed]
+        )
         weight = event_weight(events)[passed] * dataset_weight(events.metadata)
 
         table = selected[list(FEATURE_SETS["lhco"].names)]

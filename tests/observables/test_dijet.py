@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from jetad.constituents import fatjet_constituents
-from jetad.observables import dijet_features, nsubjettiness
+from jetad.observables import dijet_features, dijet_kinematics, nsubjettiness
 from reference import toy_jets
 
 
@@ -39,3 +39,15 @@ def test_fewer_than_two_jets_give_none():
     out = dijet_features(jets, pair[None])
     assert out.mj1[0] == 30.0 and out.deta[0] == 1.0
     assert np.isnan(out.tau21_j2[0]) and out.tau21_j1[0] == pytest.approx(0.0)
+
+
+def test_dijet_kinematics_agree_with_the_features(fixture_events):
+    events = fixture_events["qcd_dijet"]
+    features = dijet_features(events.FatJet, fatjet_constituents(events))
+    leading_pt, deta = dijet_kinematics(events.FatJet)
+    assert ak.all(ak.is_none(leading_pt) == ak.is_none(features))
+    assert ak.all(leading_pt == np.maximum(features.ptj1, features.ptj2))
+    assert ak.all(deta == features.deta)
+    jets = ak.zip({"pt": [[], [700.0], [300.0, 900.0]], "eta": [[], [0.5], [1.5, -0.5]]})
+    assert ak.to_list(dijet_kinematics(jets)[0]) == [None, None, 900.0]
+    assert ak.to_list(dijet_kinematics(jets)[1]) == [None, None, 2.0]

@@ -5,7 +5,7 @@ event collections) and returns arrays aligned with the jets (or events).
 """
 
 from jetad.observables.constituent_images import leading_constituents
-from jetad.observables.dijet import dijet_features, dijet_mass
+from jetad.observables.dijet import dijet_features, dijet_kinematics, dijet_mass
 from jetad.observables.ecf import energy_correlation, energy_correlations
 from jetad.observables.efp import efp, efp_names
 from jetad.observables.efp_graphs import efp_graphs
@@ -18,6 +18,7 @@ from jetad.observables.shapes import axes, ptd
 __all__ = [
     "axes",
     "dijet_features",
+    "dijet_kinematics",
     "dijet_mass",
     "dijet_met_mt",
     "energy_correlation",

@@ -25,7 +25,7 @@ from jetad._dask import is_dask
 from jetad.clustering import four_momenta
 from jetad.observables.nsubjettiness import nsubjettiness, tau21, tau32
 
-__all__ = ["dijet_features", "dijet_mass", "stored_nsubjettiness"]
+__all__ = ["dijet_features", "dijet_kinematics", "dijet_mass", "stored_nsubjettiness"]
 
 
 def stored_nsubjettiness(jets: ak.Array) -> ak.Array:
@@ -40,6 +40,18 @@ def stored_nsubjettiness(jets: ak.Array) -> ak.Array:
         raise ValueError(f"no constituents and no stored N-subjettiness: {', '.join(missing)}")
     columns = [ak.values_astype(jets[n], np.float64)[..., np.newaxis] for n in names]
     return ak.concatenate(columns, axis=-1)
+
+
+def dijet_kinematics(jets: ak.Array) -> tuple[ak.Array, ak.Array]:
+    """The leading pT (GeV) and |Δη| of the two leading jets, per event; None with fewer than
+    two jets. Cheap (no constituents): select on these before computing substructure.
+
+    Args:
+        jets: ``events × jets`` with ``pt`` and ``eta``, ordered by decreasing pT.
+    """
+    pair = ak.mask(jets, ak.num(jets, axis=1) >= 2)
+    first, second = pair[:, 0], pair[:, 1]
+    return np.maximum(first.pt, second.pt), abs(first.eta - second.eta)
 
 
 def dijet_mass(jets: ak.Array) -> ak.Array:
@@ -76,30 +88,31 @@ def dijet_features(jets: ak.Array, constituents: ak.Array | None = None) -> ak.A
         taus = stored_nsubjettiness(jets[:, :2])
     else:
         taus = nsubjettiness(constituents[:, :2], nmax=3)
-    r21, r32 = tau21(taus), tau32(taus)
+    per_jet = {
+        "mass": ak.values_astype(jets.mass, np.float64),
+        "pt": jets.pt,
+        "eta": jets.eta,
+        "tau21": tau21(taus),
+        "tau32": tau32(taus),
+    }  # plain columns: ak.where on the full jet records would carry every branch along
     first, second = (
-        {
-            "jet": ak.firsts(jets[:, k : k + 1]),
-            "tau21": ak.firsts(r21[:, k : k + 1]),
-            "tau32": ak.firsts(r32[:, k : k + 1]),
-        }
-        for k in (0, 1)
+        {key: ak.firsts(values[:, k : k + 1]) for key, values in per_jet.items()} for k in (0, 1)
     )
-    swap = first["jet"].mass < second["jet"].mass
+    swap = first["mass"] < second["mass"]
     j1 = {key: ak.where(swap, second[key], first[key]) for key in first}
     j2 = {key: ak.where(swap, first[key], second[key]) for key in first}
     features = ak.zip(
         {
-            "mj1": ak.values_astype(j1["jet"].mass, np.float64),
-            "mj2": ak.values_astype(j2["jet"].mass, np.float64),
+            "mj1": j1["mass"],
+            "mj2": j2["mass"],
             "tau21_j1": j1["tau21"],
             "tau21_j2": j2["tau21"],
             "tau32_j1": j1["tau32"],
             "tau32_j2": j2["tau32"],
             "mjj": dijet_mass(jets),
-            "deta": abs(j1["jet"].eta - j2["jet"].eta),
-            "ptj1": j1["jet"].pt,
-            "ptj2": j2["jet"].pt,
+            "deta": abs(j1["eta"] - j2["eta"]),
+            "ptj1": j1["pt"],
+            "ptj2": j2["pt"],
         }
     )
     return ak.mask(features, has_two)
