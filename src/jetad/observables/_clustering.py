@@ -3,7 +3,8 @@
 Shared by N-subjettiness (exclusive-kT seed axes) and soft drop (the C/A tree). The
 generalised-kT distance is d_ij = min(pT_i^2p, pT_j^2p) · ΔR_ij² with R = ∞ (no beam
 distance), so every step merges the closest pair until one jet is left: p = 1 is kT, p = 0 is
-Cambridge/Aachen. Nearest neighbours are cached, so a jet of n constituents costs O(n²).
+Cambridge/Aachen. As in fastjet's N2Plain strategy, each cluster's geometric nearest neighbour
+is cached, so a jet of n constituents costs O(n²).
 
 Node k < n is constituent k; node n + m is the m-th merging. Rapidity and azimuth follow
 fastjet's conventions (φ in [0, 2π)).
@@ -37,6 +38,25 @@ def rap_phi(px, py, pz, e):
     return (-rap if pz > 0 else rap), phi
 
 
+@numba.njit(cache=True, inline="always")
+def _dr2(rap_a, phi_a, rap_b, phi_b):
+    drap = rap_a - rap_b
+    dphi = wrap_phi(phi_a - phi_b)
+    return drap * drap + dphi * dphi
+
+
+@numba.njit(cache=True)
+def _nearest(i, count, srap, sphi):
+    """The slot among ``0..count-1`` nearest to slot ``i`` in ΔR, and its ΔR²."""
+    best, closest = np.inf, -1
+    for k in range(count):
+        if k != i:
+            d = _dr2(srap[i], sphi[i], srap[k], sphi[k])
+            if d < best:
+                best, closest = d, k
+    return best, closest
+
+
 @numba.njit(cache=True)
 def cluster_tree(pt, rap, phi, mass, p, winner_take_all):
     """Cluster one jet completely.
@@ -65,29 +85,29 @@ def cluster_tree(pt, rap, phi, mass, p, winner_take_all):
     yphi[:n, 0] = rap
     yphi[:n, 1] = phi
     node_pt[:n] = pt
+    # The live clusters occupy slots 0..count-1 (a removed slot is refilled by the last one, so
+    # every scan shrinks as clustering proceeds). As in fastjet's N2Plain strategy, the pair of
+    # smallest d_ij is a geometric nearest-neighbour pair, so each slot caches only its nearest
+    # neighbour in ΔR; a merge rescans just the slots whose neighbour it took away.
     weight = pt ** (2 * p) if p != 0 else np.ones(n)
     node = np.arange(n)  # slot -> node id
-    active = np.ones(n, dtype=np.bool_)
-    nn_dist = np.full(n, np.inf)
+    srap, sphi = rap.copy(), phi.copy()  # slot -> rapidity, azimuth
     nn = np.full(n, -1)
-
-    def distance(a, b):
-        drap = yphi[node[a], 0] - yphi[node[b], 0]
-        dphi = wrap_phi(yphi[node[a], 1] - yphi[node[b], 1])
-        return min(weight[a], weight[b]) * (drap * drap + dphi * dphi)
-
+    nn_dr2 = np.full(n, np.inf)
     for a in range(n):
         for b in range(a + 1, n):
-            d = distance(a, b)
-            if d < nn_dist[a]:
-                nn_dist[a], nn[a] = d, b
-            if d < nn_dist[b]:
-                nn_dist[b], nn[b] = d, a
+            d = _dr2(srap[a], sphi[a], srap[b], sphi[b])
+            if d < nn_dr2[a]:
+                nn_dr2[a], nn[a] = d, b
+            if d < nn_dr2[b]:
+                nn_dr2[b], nn[b] = d, a
+    best, a = np.inf, -1
+    for i in range(n):
+        d = min(weight[i], weight[nn[i]]) * nn_dr2[i]
+        if d < best:
+            best, a = d, i
+    count = n
     for m in range(n - 1):
-        best, a = np.inf, -1
-        for i in range(n):
-            if active[i] and nn_dist[i] < best:
-                best, a = nn_dist[i], i
         b = nn[a]
         na, nb, new = node[a], node[b], n + m
         if winner_take_all:
@@ -107,24 +127,36 @@ def cluster_tree(pt, rap, phi, mass, p, winner_take_all):
             yphi[new, 0], yphi[new, 1] = rap_phi(p4[new, 0], p4[new, 1], p4[new, 2], p4[new, 3])
             node_pt[new] = np.hypot(p4[new, 0], p4[new, 1])
         children[new, 0], children[new, 1] = na, nb
+        if m == n - 2:
+            break
         node[a] = new
         weight[a] = node_pt[new] ** (2 * p) if p != 0 else 1.0
-        active[b] = False
-        nn_dist[b] = np.inf
-        for i in range(n):
-            if not active[i]:
-                continue
-            if i == a or nn[i] == a or nn[i] == b:
-                nn_dist[i], nn[i] = np.inf, -1
-                for k in range(n):
-                    if k != i and active[k]:
-                        d = distance(i, k)
-                        if d < nn_dist[i]:
-                            nn_dist[i], nn[i] = d, k
-            else:
-                d = distance(i, a)
-                if d < nn_dist[i]:
-                    nn_dist[i], nn[i] = d, a
+        srap[a], sphi[a] = yphi[new, 0], yphi[new, 1]
+        # slot b is gone: the last slot moves into it; pointers to b or to the merged a are
+        # stale (rescanned below), pointers to the last slot now mean b
+        merged, last = a, count - 1
+        if b != last:
+            node[b], weight[b], srap[b], sphi[b] = node[last], weight[last], srap[last], sphi[last]
+            nn[b], nn_dr2[b] = nn[last], nn_dr2[last]
+            if a == last:
+                a = b
+        count -= 1
+        nn_dr2[a], nn[a] = _nearest(a, count, srap, sphi)
+        best, closest = np.inf, -1  # the next pair to merge, found in the same pass
+        for i in range(count):
+            if i != a:
+                if nn[i] == merged or nn[i] == b:
+                    nn_dr2[i], nn[i] = _nearest(i, count, srap, sphi)
+                else:
+                    if nn[i] == last:
+                        nn[i] = b
+                    d = _dr2(srap[i], sphi[i], srap[a], sphi[a])
+                    if d < nn_dr2[i]:
+                        nn_dr2[i], nn[i] = d, a
+            d = min(weight[i], weight[nn[i]]) * nn_dr2[i]
+            if d < best:
+                best, closest = d, i
+        a = closest
     return p4, yphi, children
 
 
