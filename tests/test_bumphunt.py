@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -107,3 +110,14 @@ def test_cli_on_a_histograms_file(tmp_path):
         ],
     )
     assert bad.exit_code == 1 and "no cut 'eff7'" in bad.output
+
+
+def test_json_is_strict_even_when_p0_overflows():
+    counts = np.random.default_rng(4).poisson(background(1e4)).astype(float)
+    result = bump_hunt(counts, EDGES, n_toys=10)
+    assert np.exp(result.fit.log_p0) == pytest.approx(result.fit.parameters[0])
+    overflowing = dataclasses.replace(
+        result.fit, parameters=(np.inf, *result.fit.parameters[1:]), log_p0=800.0
+    )
+    text = json.dumps(dataclasses.replace(result, fit=overflowing).to_dict(), allow_nan=False)
+    assert json.loads(text)["fit"]["log_p0"] == 800.0

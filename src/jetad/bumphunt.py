@@ -66,9 +66,11 @@ class _Integrator:
 
 @dataclass(frozen=True)
 class BackgroundFit:
-    """A fitted background: parameters, −2 ln L (saturated), χ²/ndf and the expected counts."""
+    """A fitted background: parameters (p0 in events/GeV, p1…), ln p0 (fitted, finite where
+    p0 overflows), −2 ln L (saturated), χ²/ndf and the expected counts."""
 
     parameters: tuple[float, ...]
+    log_p0: float
     deviance: float
     chi2: float
     ndf: int
@@ -103,9 +105,6 @@ def _fit(
 
     integrate = _Integrator(edges)
 
-    def parameters_of(values) -> np.ndarray:
-        return np.array([np.exp(values[0]), *values[1:]])  # p0 = exp(log_p0)
-
     def deviance(values):
         with np.errstate(all="ignore"):
             mu = integrate(np.asarray(values))
@@ -121,12 +120,15 @@ def _fit(
     minuit.migrad(ncall=10_000)
     if not minuit.valid:
         minuit.simplex().migrad(ncall=10_000)
-    parameters = parameters_of(np.array(minuit.values))
+    values = np.array(minuit.values)
+    with np.errstate(over="ignore"):  # p0 can exceed 1e308 when p2, p3 are large: keep ln p0
+        parameters = np.array([np.exp(values[0]), *values[1:]])
     expected = integrate(np.array(minuit.values))
     fitted = used & (expected > 0)
     chi2 = float(np.sum((counts[fitted] - expected[fitted]) ** 2 / expected[fitted]))
     return BackgroundFit(
         parameters=tuple(float(v) for v in parameters),
+        log_p0=float(values[0]),
         deviance=float(minuit.fval),
         chi2=chi2,
         ndf=int(np.count_nonzero(counts[used]) - n_parameters),
@@ -193,10 +195,22 @@ class BumpHunt:
     scan: tuple[float, ...]
 
     def to_dict(self) -> dict:
+        """Plain types for strict JSON: a NaN or infinite number (χ²/ndf without degrees of
+        freedom, a p0 beyond 1e308, whose ln p0 is kept) becomes None."""
         out = asdict(self)
         out["fit"]["chi2_ndf"] = self.fit.chi2_ndf
         out["fit"]["n_parameters"] = len(self.fit.parameters)
-        return out
+        return _finite_or_none(out)
+
+
+def _finite_or_none(value):
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_none(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def bump_hunt(

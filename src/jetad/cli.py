@@ -543,7 +543,9 @@ def bumphunt_command(histograms, cuts, datasets, luminosity, mjj_min, toys, outp
             first = int(np.searchsorted(edges, mjj_min))
             filled = np.nonzero(values[first:])[0]
             if len(filled) < 8:
-                console.print(f"[yellow]{model}/{cut}: fewer than 8 filled bins, skipped")
+                reason = f"fewer than 8 filled m_jj bins above {mjj_min:g} GeV"
+                console.print(f"[yellow]{model}/{cut}: {reason}, skipped")
+                results.setdefault(model, {})[cut] = {"skipped": reason}
                 continue
             last = first + int(filled[-1])
             counts = values[first : last + 1] * luminosity
@@ -557,7 +559,7 @@ def bumphunt_command(histograms, cuts, datasets, luminosity, mjj_min, toys, outp
                           f"local Z {result.local_significance:.2f}, "
                           f"global Z {result.global_significance:.2f}, "
                           f"fit chi2/ndf {result.fit.chi2_ndf:.2f}")  # fmt: skip
-    (output / "bumphunt.json").write_text(json.dumps(results, indent=2) + "\n")
+    (output / "bumphunt.json").write_text(json.dumps(results, indent=2, allow_nan=False) + "\n")
     console.print(f"wrote {output / 'bumphunt.json'}")
 
 
@@ -617,13 +619,19 @@ def inject_command(background, signal, s_over_b, seed, output, fileset, dataset)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=2, show_default=True)
 @click.option("--s-over-b", type=click.FloatRange(min=0.0), default=0.03, show_default=True)
 @click.option("--toys", type=click.IntRange(min=10), default=100, show_default=True)
-def demo_command(output, events, seed, jobs, s_over_b, toys) -> None:
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Training epochs of every model (default: each model's own, as jetad train).",
+)
+def demo_command(output, events, seed, jobs, s_over_b, toys, epochs) -> None:
     """The main job, end to end: generate, inject a signal, train, run the processors on a
     Dask LocalCluster, hunt for bumps and write report.md/report.html into OUTPUT."""
     from jetad.demo import run_demo
 
     for path in run_demo(click.get_current_context(), output, events, seed, jobs, s_over_b,
-                         toys):  # fmt: skip
+                         toys, epochs):  # fmt: skip
         console.print(f"[bold green]report: {path}")
 
 

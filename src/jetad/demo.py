@@ -72,8 +72,9 @@ def command_line(command: click.Command, values: dict) -> str:
 
 
 def run_demo(ctx: click.Context, output: Path, events: int, seed: int, jobs: int,
-             s_over_b: float, toys: int) -> list[Path]:  # fmt: skip
-    """Run every step into ``output`` through the commands of :mod:`jetad.cli`."""
+             s_over_b: float, toys: int, epochs: int | None = None) -> list[Path]:  # fmt: skip
+    """Run every step into ``output`` through the commands of :mod:`jetad.cli`; ``epochs``
+    overrides every model's number of training epochs."""
     from jetad import cli
     from jetad.datasets import load_fileset, write_fileset
 
@@ -112,7 +113,7 @@ def run_demo(ctx: click.Context, output: Path, events: int, seed: int, jobs: int
     )
 
     for name, (options, train_on, background, signal) in DEMO_MODELS.items():
-        defaults = {"epochs": None, "outliers": (), "oe": None, "hidden": None,
+        defaults = {"epochs": epochs, "outliers": (), "oe": None, "hidden": None,
                     "activation": None, "beta": None, "ensemble": 1, "latent": None,
                     "preprocessing": None, "device": "cpu", "seed": seed}  # fmt: skip
         invoke(cli.train_command, **{**defaults, **options},
