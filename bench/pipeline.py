@@ -13,10 +13,10 @@ events, trains a VAE ensemble on the ``lhco`` features of the first, then measur
 2. **Dask scaling**: wall time of the dijet processor on a ``LocalCluster`` of 1 and of 2
    single-threaded workers (each warmed up first, so that imports and numba compilation are
    not timed); goal ≥ 1.8×;
+3. **memory**: peak RSS of each worker.
 
 Every time is the best of three runs. On a 2-core machine the scheduler and this client share
 the cores with the two workers, which caps the speed-up below 2.
-3. **memory**: peak RSS of each worker.
 """
 
 from __future__ import annotations

@@ -123,7 +123,7 @@ def _fit(
     values = np.array(minuit.values)
     with np.errstate(over="ignore"):  # p0 can exceed 1e308 when p2, p3 are large: keep ln p0
         parameters = np.array([np.exp(values[0]), *values[1:]])
-    expected = integrate(np.array(minuit.values))
+    expected = integrate(values)
     fitted = used & (expected > 0)
     chi2 = float(np.sum((counts[fitted] - expected[fitted]) ** 2 / expected[fitted]))
     return BackgroundFit(
