@@ -221,6 +221,25 @@ def samples_command(output, events, seed, jobs, processes, fileset) -> None:
     help="[default: maxabs for vae and ae, quantile for wnae and nae]",
 )
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option(
+    "--learning-rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Optimiser step.  [default: the model's paper: 1e-3 for vae and ae (Keras' Adadelta)]",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="[default: 128 for vae and ae, 256 for the others]")
+@click.option("--clip-grad-norm", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Clip each member's gradient 2-norm to this value.")
+@click.option(
+    "--on-divergence",
+    type=click.Choice(["retry", "drop"]),
+    default="retry",
+    show_default=True,
+    help="A diverged member is retrained from a new seed with a 10x smaller step (at most "
+    "twice), or left out.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars: one line per member.")
 def train_command(
     model,
     features,
@@ -237,14 +256,21 @@ def train_command(
     latent,
     preprocessing,
     device,
+    learning_rate,
+    batch_size,
+    clip_grad_norm,
+    on_divergence,
+    quiet,
 ) -> None:
-    """Train an anomaly model on background feature rows and export it as TorchScript."""
-    import json
+    """Train an anomaly model on background feature rows and export it as TorchScript.
 
+    Every member is checked after every epoch; a diverged member is reported, retried or left
+    out (``--on-divergence``). When no member is healthy, or the working points are not
+    finite and ordered, nothing is written and the command exits with status 1.
+    """
     from jetad.datasets import feature_rows
     from jetad.features import get_feature_set
-    from jetad.models import TrainConfig, export, train
-    from jetad.plotting import plot_training
+    from jetad.models import TrainConfig, TrainingDiverged
 
     try:
         feature_set = get_feature_set(features)
@@ -266,11 +292,15 @@ def train_command(
             "hidden": layers,
             "activation": activation,
             "beta": beta,
+            "learning_rate": learning_rate,
+            "batch_size": batch_size,
+            "clip_grad_norm": clip_grad_norm,
         }
         config = TrainConfig.for_model(
             model,
             ensemble=ensemble,
             seed=seed,
+            on_divergence=on_divergence,
             **{k: v for k, v in overrides.items() if v is not None},
         )
     except ValueError as err:
@@ -279,27 +309,68 @@ def train_command(
         f"{summary['rows']} training rows of {features} "
         f"({summary['dropped_nonfinite']} with non-finite features dropped)"
     )
-    with _progress() as bar:
-        task = bar.add_task(f"{model} × {ensemble}", total=config.epochs * ensemble)
+    try:
+        trained = _train_with_progress(x, config, outlier_rows, device, quiet)
+        paths = _write_model(trained, output, feature_set, summary)
+    except (TrainingDiverged, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    for report in trained.reports:
+        console.print(report.line())
+    console.print(f"model: {paths[0]}  chosen epochs: {trained.chosen_epochs}")
 
-        def progress(member, epoch, metrics):
-            shown = ", ".join(
-                f"{k.removeprefix('val_')} {v:.4g}"
-                for k, v in metrics.items()
-                if k.startswith("val_")
-            )
-            bar.update(task, advance=1, description=f"{model} member {member}: {shown}")
 
-        trained = train(x, config, progress=progress, device=device, outliers=outlier_rows)
-    path = export(trained, output, features, feature_set.names, extra={"data": summary})
+def _train_with_progress(x, config, outliers, device, quiet):
+    """:func:`jetad.models.train` with one progress line per member (none when quiet)."""
+    from jetad.models import train
+
+    if quiet:
+        return train(x, config, device=device, outliers=outliers)
+    bar = _progress()
+    tasks: dict[int, int] = {}
+
+    def progress(member, epoch, metrics):
+        shown = ", ".join(
+            f"{k.removeprefix('val_')} {v:.4g}" for k, v in metrics.items() if k.startswith("val_")
+        )
+        status = metrics["status"]
+        colour = "red" if status.startswith("diverged") else "default"
+        retry = f" retry {metrics['attempt']}" if metrics["attempt"] else ""
+        if member not in tasks or (epoch == 0 and metrics["attempt"]):
+            tasks[member] = bar.add_task("", total=config.epochs)
+        bar.update(
+            tasks[member],
+            completed=epoch + 1,
+            description=f"member {member}{retry}: {shown} [{colour}]{status}[/]",
+        )
+
+    with bar:
+        return train(x, config, progress=progress, device=device, outliers=outliers)
+
+
+def _write_model(trained, output: Path, feature_set, summary) -> tuple[Path, ...]:
+    """The model, its history (with the rule that chose each epoch) and its training plot."""
+    import json
+    from dataclasses import asdict
+
+    from jetad.models import export
+    from jetad.plotting import plot_training
+
+    path = export(trained, output, feature_set.name, feature_set.names, extra={"data": summary})
     history_path = output.with_suffix(".history.json")
     history_path.write_text(
         json.dumps(
-            {"histories": trained.histories, "chosen_epochs": trained.chosen_epochs}, indent=1
+            {
+                "histories": trained.histories,
+                "chosen_epochs": trained.chosen_epochs,
+                "epoch_rules": trained.rules,
+                "members": [asdict(report) for report in trained.reports],
+            },
+            indent=1,
         )
     )
-    plot_training(trained.histories, trained.chosen_epochs, output.with_suffix(".training.png"))
-    console.print(f"model: {path}  chosen epochs: {trained.chosen_epochs}")
+    plot_path = output.with_suffix(".training.png")
+    plot_training(trained.histories, trained.chosen_epochs, plot_path)
+    return path, history_path, plot_path
 
 
 @main.command("evaluate")

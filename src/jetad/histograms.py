@@ -37,6 +37,7 @@ __all__ = [
     "mass_histogram",
     "mjj_histogram",
     "score_histogram",
+    "score_range",
     "truth_counts",
 ]
 
@@ -87,6 +88,17 @@ def score_histogram(
     """An empty weighted histogram of an anomaly score; its axis is called ``score``."""
     axis = hist.axis.Regular(bins, low, high, name="score", label=label)
     return _new([*_categories(with_cut=False), axis], lazy)
+
+
+def score_range(working_points: Mapping[str, float]) -> tuple[float, float]:
+    """The score-histogram range, from a model's (checked, finite) working points only, never
+    from the data: 0 to 3× the 0.1% threshold for positive scores; for scores that reach
+    below zero, the 10%-to-0.1% spread widened by one spread below and two above."""
+    low, high = working_points["eff10"], working_points["eff0p1"]
+    if high > 0 and low >= 0:
+        return 0.0, 3.0 * high
+    spread = high - low
+    return low - spread, high + 2.0 * spread
 
 
 def feature_histogram(
@@ -157,7 +169,7 @@ def fill_scored(
         weight: the selected events' weights.
 
     Returns:
-        ``{model: score histogram}`` (range 0 to 3× the 0.1% working point) and
+        ``{model: score histogram}`` (range from :func:`score_range`) and
         ``{"unscored (model)": events with a non-finite score}`` for the cutflow.
     """
     score_histograms, unscored = {}, {}
@@ -170,7 +182,7 @@ def fill_scored(
                            **{observable: values[observable][finite]})  # fmt: skip
         if not working_points:
             continue
-        h = score_histogram(label, 0.0, 3 * working_points["eff0p1"], lazy=lazy)
+        h = score_histogram(label, *score_range(working_points), lazy=lazy)
         h.fill(dataset=dataset, model=name, score=score, weight=weight)
         score_histograms[name] = h
         unscored[f"unscored ({name})"] = count(~np.isfinite(score))

@@ -6,12 +6,15 @@
 scored as if it were an ordinary event. ``MODEL.json`` beside it holds the feature set and
 names, the score names, the training configuration, the chosen epochs and the working points:
 the thresholds of the primary score at 10%, 1% and 0.1% background efficiency on held-out
-background.
+background. Working points are checked when a model is written and when it is read: they must
+be finite and ordered (the 10% threshold below the 1% one below the 0.1% one, the score rising
+with anomaly), or the model is refused with its file named.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +27,7 @@ from jetad.models.training import TrainedModel
 __all__ = [
     "WORKING_POINTS",
     "ScoringModel",
+    "check_working_points",
     "export",
     "load_metadata",
     "metadata_path",
@@ -57,6 +61,24 @@ class ScoringModel(nn.Module):
         return torch.where(finite, total, torch.full_like(total, float("nan")))
 
 
+def check_working_points(working_points: dict[str, float], where: str) -> None:
+    """Raise ValueError unless every working point of :data:`WORKING_POINTS` is present,
+    finite and the thresholds rise as the background efficiency falls."""
+    missing = [name for name in WORKING_POINTS if name not in working_points]
+    if missing:
+        raise ValueError(f"{where}: working points {missing} are missing")
+    values = {name: working_points[name] for name in WORKING_POINTS}
+    bad = {name: v for name, v in values.items() if v is None or not np.isfinite(v)}
+    if bad:
+        raise ValueError(f"{where}: working points are not finite: {bad}")
+    thresholds = list(values.values())
+    if not all(a < b for a, b in zip(thresholds[:-1], thresholds[1:], strict=False)):
+        raise ValueError(
+            f"{where}: working-point thresholds must rise as the background efficiency falls, "
+            f"got {values}"
+        )
+
+
 def metadata_path(model_path: str | Path) -> Path:
     return Path(model_path).with_suffix(".json")
 
@@ -70,22 +92,26 @@ def export(
 ) -> Path:
     """Write ``path`` (TorchScript) and its metadata JSON; returns the model path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     scripted = torch.jit.script(ScoringModel(trained.preprocessing, trained.members).eval())
-    scripted.save(str(path))
     with torch.no_grad():
         validation = scripted(torch.from_numpy(trained.validation)).numpy()
     primary = trained.score_names[0]
+    working_points = thresholds_at_efficiency(validation[:, 0], WORKING_POINTS)
+    check_working_points(working_points, f"cannot export {str(path)!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scripted.save(str(path))
     metadata = {
         "feature_set": feature_set,
         "features": list(features),
         "scores": list(trained.score_names),
         "primary_score": primary,
-        "working_points": thresholds_at_efficiency(validation[:, 0], WORKING_POINTS),
+        "working_points": working_points,
         "working_point_efficiencies": WORKING_POINTS,
         "nan_policy": NAN_POLICY,
         "config": trained.config.to_dict(),
         "chosen_epochs": trained.chosen_epochs,
+        "epoch_rules": trained.rules,
+        "members": [asdict(report) for report in trained.reports],
         "n_validation": int(len(validation)),
         **(extra or {}),
     }
@@ -94,11 +120,18 @@ def export(
 
 
 def load_metadata(model_path: str | Path) -> dict:
-    """The metadata JSON of an exported model; a clear error when it is missing."""
+    """The metadata JSON of an exported model, its working points checked; a one-line
+    ValueError naming the file when it is missing, unreadable or its working points are not
+    finite and ordered."""
     path = metadata_path(model_path)
     if not path.exists():
         raise ValueError(f"model {str(model_path)!r} has no metadata file {str(path)!r}")
-    return json.loads(path.read_text())
+    try:
+        metadata = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"model metadata {str(path)!r} is not valid JSON: {err}") from None
+    check_working_points(metadata.get("working_points", {}), f"model metadata {str(path)!r}")
+    return metadata
 
 
 def score_matrix(model_path: str | Path, x: np.ndarray) -> np.ndarray:

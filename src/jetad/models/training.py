@@ -1,21 +1,35 @@
 """Training of the autoencoder family, deterministic on CPU for a given seed.
 
-One function, :func:`train`, covers the AE and the VAE and their ensembles: members differ
-only in their seed. The epoch of each member is chosen by a rule from
-:mod:`jetad.models.stopping` on the validation history:
+One function, :func:`train`, covers every model kind and its seed ensembles: members differ
+only in their seed. The epoch of each member is chosen by a rule of
+:func:`jetad.models.stopping.choose_epoch` on the validation history, never at a non-finite
+epoch, and the history records which rule chose it:
 
-- VAE: the KL peak (Bortolato et al.); if no peak is established within the epoch budget, the
-  last epoch (the KL had not peaked yet, so training was still under way);
-- AE: the smallest validation loss;
+- VAE: the KL peak (Bortolato et al.; training stops once every member's peak is
+  established); while no peak is established, the smallest validation loss;
+- AE, ℓ+X VAE (``hltvae``, Cerri et al.), constituent VAE (``cvae``, Cheng et al.): the
+  smallest validation loss. With outlier exposure (``oe="mse"`` or ``"kl"``) a second,
+  outlier sample enters the cvae loss as L_VAE − λ_t·L_OE, λ_t rising linearly from 0 to λ
+  over each half of an ``oe_period``-epoch cycle and then held (cyclical annealing);
 - WNAE: the smallest validation EMD (fresh chains, see :mod:`jetad.models.wnae`);
-- NAE: the last epoch (its loss has no well-defined optimum);
-- ℓ+X VAE (``hltvae``, Cerri et al.): the smallest validation loss;
-- constituent VAE (``cvae``, Cheng et al.): the smallest validation VAE loss. With outlier
-  exposure (``oe="mse"`` or ``"kl"``) a second, outlier sample enters the loss as
-  L_VAE − λ_t·L_OE, λ_t rising linearly from 0 to λ over each half of an ``oe_period``-epoch
-  cycle and then held (cyclical annealing).
+- NAE: the last finite epoch (its loss has no well-defined optimum).
 
-:meth:`TrainConfig.for_model` gives each model the settings of its paper.
+**Members train together.** AE, VAE and cvae members without outlier exposure are trained as
+one stacked network (:class:`jetad.models.stacked.StackedMembers`: one batched matmul per layer
+for all members); with ``vectorize=False`` the same code trains them one at a time, and gives
+the same members to float rounding. The other kinds train one member after another.
+
+**Divergence policy.** After every epoch each member is checked
+(:func:`jetad.models.stopping.divergence`): a non-finite training loss or validation metric,
+or a training loss above ``divergence_factor`` × the validation loss at initialisation, stops
+that member and is reported (member, seed, epoch, loss). With ``on_divergence="retry"`` (the
+default) it is retrained from a new seed (``seed + 100000·attempt``) with the step divided by
+10, at most ``max_retries`` times; a member that still diverges, or any diverged member with
+``on_divergence="drop"``, is left out of the ensemble. When no member is healthy,
+:class:`TrainingDiverged` is raised and nothing is returned. ``clip_grad_norm`` clips each
+member's gradient 2-norm.
+
+:meth:`TrainConfig.for_model` gives each model the settings of its paper, the source named.
 """
 
 from __future__ import annotations
@@ -31,19 +45,32 @@ from torch import nn
 from jetad.models.hltvae import HLT21_LIKELIHOODS, HLTVAE
 from jetad.models.networks import AE, VAE, outlier_exposure
 from jetad.models.preprocessing import fit_preprocessing
-from jetad.models.stopping import kl_peak_epoch, min_epoch
+from jetad.models.stacked import StackedMembers
+from jetad.models.stopping import choose_epoch, divergence, kl_peak_epoch
 from jetad.models.wnae import NAE, WNAE, LangevinSampler, SamplerConfig
 
-__all__ = ["MODELS", "TrainConfig", "TrainedModel", "train"]
+__all__ = ["MODELS", "MemberReport", "TrainConfig", "TrainedModel", "TrainingDiverged", "train"]
 
 MODELS = ("vae", "ae", "wnae", "nae", "cvae", "hltvae")
 #: Validation rows used for the WNAE's EMD (the exact EMD needs O(n²) memory).
 WNAE_VALIDATION_ROWS = 1024
+#: Seed offset of a retried member: attempt k trains from ``seed + RETRY_SEED_OFFSET·k``.
+RETRY_SEED_OFFSET = 100_000
+
+
+class TrainingDiverged(RuntimeError):
+    """Every member of a training diverged; the message lists each member's fate."""
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Hyperparameters; the defaults are Bortolato et al.'s VAE (REFERENCE.md §3)."""
+    """Hyperparameters; the defaults are Bortolato et al.'s VAE (REFERENCE.md §3).
+
+    ``learning_rate``, ``rho`` and ``eps`` are Keras' Adadelta defaults, which the published
+    code takes from ``optimizer="adadelta"`` (TensorFlow 2.3): lr 1e-3, ρ 0.95, ε 1e-7.
+    PyTorch's own default lr of 1.0 is a step 1000× larger and diverges on realistic samples.
+    ``eps`` applies to Adadelta; Adam and AdamW keep PyTorch's ε.
+    """
 
     model: str = "vae"
     hidden: tuple[int, ...] = (64, 64, 64)
@@ -53,7 +80,9 @@ class TrainConfig:
     beta: float = 1.0
     preprocessing: str = "maxabs"
     optimizer: str = "adadelta"
-    learning_rate: float = 1.0
+    learning_rate: float = 1e-3
+    rho: float = 0.95
+    eps: float = 1e-7
     batch_size: int = 128
     epochs: int = 100
     ensemble: int = 1
@@ -65,21 +94,29 @@ class TrainConfig:
     oe_lambda: float = 2.0
     oe_margin: float = 2.0
     oe_period: int = 10
+    clip_grad_norm: float | None = None
+    on_divergence: str = "retry"
+    max_retries: int = 2
+    divergence_factor: float = 100.0
+    vectorize: bool = True
 
     @classmethod
     def for_model(cls, model: str, **overrides) -> TrainConfig:
         """The paper's settings for ``model``, updated by ``overrides``.
 
-        - ``vae``, ``ae``: Bortolato et al.: 3×64 SeLU, Adadelta, batch 128, MaxAbs inputs
-          (latent 1 for the VAE; 3 for the AE, which has no KL to regularise it);
-        - ``wnae``: Eble: 10-10-6-10-10, AdamW 5e-4, batch 256, quantile→normal inputs,
-          PCD Langevin chains of 10 steps;
+        - ``vae``, ``ae``: Bortolato et al. (paper and github alekssmolkovic/BuHuLaSpa):
+          3×64 SeLU, Adadelta with TensorFlow's defaults (lr 1e-3, ρ 0.95, ε 1e-7), batch
+          128 (the code; the paper says 1000), at most 100 epochs, MaxAbs inputs (latent 1
+          for the VAE; 3 for the AE, which has no KL to regularise it);
+        - ``wnae``: Eble (CMS MLG-24-002): 10-10-6-10-10, AdamW 5e-4, batch 256,
+          quantile→normal inputs, PCD Langevin chains of 10 steps;
         - ``nae``: the same network, 20 epochs of AE pre-training, then the NAE loss with
-          on-manifold-initialised chains;
-        - ``cvae``: Cheng et al.: 256-128-64 ReLU, latent 10, MSE + β·KL with β = 1, Adam,
-          RobustScaler inputs (the ``constituents20`` features);
-        - ``hltvae``: Cerri et al.'s code: 70-70 ReLU, latent 6, per-feature likelihoods on the
-          raw ``hlt21`` features, Adam.
+          on-manifold-initialised chains (Yoon et al.: OMI is essential);
+        - ``cvae``: Cheng et al. (arXiv:2007.01850): 256-128-64 ReLU, latent 10,
+          MSE + β·KL with β = 1, Adam lr 1e-3 (the common default of Keras and PyTorch; the
+          paper names no step), RobustScaler inputs (the ``constituents20`` features);
+        - ``hltvae``: Cerri et al.'s code (github ocerri/AnomalyDetection): 70-70 ReLU,
+          latent 6, per-feature likelihoods on the raw ``hlt21`` features, Adam lr 1e-3.
         """
         wnae = {
             "hidden": (10, 10),
@@ -133,14 +170,48 @@ class TrainConfig:
             raise ValueError("outlier exposure is defined for the constituent VAE (cvae) only")
         if self.ensemble < 1 or self.epochs < 1:
             raise ValueError("ensemble and epochs must be at least 1")
+        if self.on_divergence not in ("retry", "drop"):
+            raise ValueError(f"unknown on_divergence {self.on_divergence!r}; valid: retry, drop")
+        if not self.learning_rate > 0 or self.batch_size < 1 or self.max_retries < 0:
+            raise ValueError("learning_rate and batch_size must be positive, max_retries ≥ 0")
+        if self.clip_grad_norm is not None and not self.clip_grad_norm > 0:
+            raise ValueError(f"clip_grad_norm must be positive, got {self.clip_grad_norm}")
+
+    @property
+    def stackable(self) -> bool:
+        """Whether members train as stacked networks (together when ``vectorize``, else one
+        at a time through the same code)."""
+        return self.model in ("vae", "ae", "cvae") and self.oe is None
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class MemberReport:
+    """What became of one training attempt of one ensemble member."""
+
+    member: int
+    attempt: int
+    seed: int
+    learning_rate: float
+    status: str  # "healthy" or "diverged"
+    epochs_run: int
+    chosen_epoch: int | None = None
+    rule: str | None = None
+    message: str = ""
+
+    def line(self) -> str:
+        where = f"member {self.member} (seed {self.seed}, lr {self.learning_rate:g})"
+        if self.status == "healthy":
+            return f"{where}: epoch {self.chosen_epoch} by {self.rule}"
+        return f"{where}: diverged at epoch {self.epochs_run - 1}: {self.message}"
+
+
 @dataclass
 class TrainedModel:
-    """The fitted preprocessing, the chosen network of every member, and their histories."""
+    """The fitted preprocessing, the chosen network of every healthy member, their histories,
+    and a report of every attempt (diverged ones included)."""
 
     config: TrainConfig
     preprocessing: nn.Module
@@ -149,6 +220,17 @@ class TrainedModel:
     chosen_epochs: list[int]
     validation: np.ndarray = field(repr=False)
     score_names: tuple[str, ...] = ()
+    rules: list[str] = field(default_factory=list)
+    reports: list[MemberReport] = field(default_factory=list)
+
+
+@dataclass
+class _Member:
+    """One member's training outcome, before the ensemble is assembled."""
+
+    report: MemberReport
+    history: dict[str, list[float]]
+    network: nn.Module | None
 
 
 def _network(config: TrainConfig, train_x: np.ndarray) -> nn.Module:
@@ -169,23 +251,12 @@ def _network(config: TrainConfig, train_x: np.ndarray) -> nn.Module:
     return AE(n_features, hidden, config.latent, config.activation)
 
 
-def _optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
+def _optimizer(config: TrainConfig, parameters, learning_rate: float) -> torch.optim.Optimizer:
     if config.optimizer == "adadelta":
-        return torch.optim.Adadelta(parameters, lr=config.learning_rate, rho=0.95)
+        return torch.optim.Adadelta(parameters, lr=learning_rate, rho=config.rho, eps=config.eps)
     if config.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=config.learning_rate)
-    return torch.optim.AdamW(parameters, lr=config.learning_rate)
-
-
-def _validation_metrics(
-    network: nn.Module, x: torch.Tensor, seed: int, sampler: LangevinSampler | None
-) -> dict[str, float]:
-    torch.manual_seed(seed)
-    if sampler is not None:
-        return sampler.validation(network, x[:WNAE_VALIDATION_ROWS])
-    with torch.no_grad():
-        loss, parts = network.loss(x)
-    return {"loss": float(loss), **{k: float(v) for k, v in parts.items()}}
+        return torch.optim.Adam(parameters, lr=learning_rate)
+    return torch.optim.AdamW(parameters, lr=learning_rate)
 
 
 def _oe_weight(config: TrainConfig, epoch: int) -> float:
@@ -194,34 +265,185 @@ def _oe_weight(config: TrainConfig, epoch: int) -> float:
     return config.oe_lambda * min(1.0, (epoch % config.oe_period) / half)
 
 
-def _loss(config, network, sampler, batch, epoch, outliers=None):
-    if config.model == "wnae":
-        return sampler.loss(network, batch)
-    if config.model == "nae" and epoch >= config.pretrain_epochs:
-        return sampler.nae_loss(network, batch)
-    loss, parts = network.loss(batch)
-    if outliers is not None:
-        exposure = outlier_exposure(network, batch, outliers, config.oe, config.oe_margin)
-        loss = loss - _oe_weight(config, epoch) * exposure
-        parts = {**parts, "oe": exposure.detach()}
-    return loss, parts
-
-
-def _choose_epoch(config: TrainConfig, history: dict[str, list[float]]) -> int:
+def _status(config: TrainConfig, history: dict[str, list[float]]) -> str:
+    """A short word on where the epoch choice stands, for progress lines."""
     if config.model == "vae":
         peak = kl_peak_epoch(history["val_kl"])
-        return peak if peak is not None else len(history["val_kl"]) - 1
-    if config.model == "wnae":
-        return min_epoch(history["val_emd"])
-    if config.model == "nae":
-        return len(history["val_emd"]) - 1
-    return min_epoch(history["val_loss"])  # ae, cvae, hltvae
+        return f"KL peak at {peak}" if peak is not None else "no KL peak yet"
+    return ""
+
+
+Progress = Callable[[int, int, dict], None]
+
+
+class _Tracker:
+    """Per-member histories, divergence checks and progress calls, shared by both loops."""
+
+    def __init__(self, config, members, seeds, learning_rate, attempt, references, progress):
+        self.config, self.members, self.seeds = config, members, seeds
+        self.learning_rate, self.attempt, self.progress = learning_rate, attempt, progress
+        self.references = references
+        self.histories: list[dict[str, list[float]]] = [{} for _ in members]
+        self.messages: list[str | None] = [None] * len(members)
+        self.stopped = [False] * len(members)
+
+    def alive(self, k: int) -> bool:
+        return self.messages[k] is None
+
+    def training(self) -> bool:
+        """Whether any member is still training (healthy and not stopped early)."""
+        return not all(self.stopped)
+
+    def record(self, k: int, epoch: int, train_loss: float, validation: dict[str, float]):
+        """Append an epoch to member ``k``'s history, check its health, and stop it when it
+        diverged or (VAE) its KL peak is established. A stopped member records nothing more,
+        so training members together or one by one gives the same histories."""
+        if self.stopped[k]:
+            return
+        metrics = {"train_loss": train_loss, **{f"val_{n}": v for n, v in validation.items()}}
+        for key, value in metrics.items():
+            self.histories[k].setdefault(key, []).append(value)
+        reason = divergence(train_loss, validation, self.references[k],
+                            self.config.divergence_factor)
+        self.messages[k] = reason
+        vae = self.config.model == "vae"
+        peaked = vae and kl_peak_epoch(self.histories[k]["val_kl"]) is not None
+        self.stopped[k] = reason is not None or peaked
+        if self.progress is not None:
+            status = f"diverged: {reason}" if reason else _status(self.config, self.histories[k])
+            self.progress(self.members[k], epoch, {**metrics, "status": status,
+                                                   "attempt": self.attempt})
+
+    def outcome(self, k: int, network: nn.Module | None, states: list | None) -> _Member:
+        history = self.histories[k]
+        epochs_run = len(history.get("train_loss", []))
+        common = {"member": self.members[k], "attempt": self.attempt, "seed": self.seeds[k],
+                  "learning_rate": self.learning_rate, "epochs_run": epochs_run}
+        if not self.alive(k):
+            report = MemberReport(status="diverged", message=self.messages[k], **common)
+            return _Member(report, history, None)
+        epoch, rule = choose_epoch(self.config.model, history)
+        report = MemberReport(status="healthy", chosen_epoch=epoch, rule=rule, **common)
+        return _Member(report, history, states[epoch](network) if states else network)
+
+
+def _train_stacked(config, x_train, x_val, members, seeds, learning_rate, attempt, progress):
+    """Train ``members`` (ids) with ``seeds`` together as one stacked AE/VAE."""
+    networks = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        networks.append(_network(config, x_train))
+    stacked = StackedMembers(networks)
+    latent = config.latent if stacked.is_vae else 0
+    generators = [torch.Generator().manual_seed(seed) for seed in seeds]
+    val_noise = torch.stack(
+        [torch.randn(len(x_val), latent, generator=torch.Generator().manual_seed(seed))
+         for seed in seeds]
+    )
+    val_x = x_val.expand(len(seeds), *x_val.shape)
+
+    def validate() -> list[dict[str, float]]:
+        with torch.no_grad():
+            loss, parts = stacked.losses(val_x, val_noise)
+        columns = {"loss": loss, **parts}
+        return [{n: float(v[k]) for n, v in columns.items()} for k in range(len(seeds))]
+
+    references = [v["loss"] for v in validate()]
+    tracker = _Tracker(config, members, seeds, learning_rate, attempt, references, progress)
+    optimizer = _optimizer(config, stacked.parameters(), learning_rate)
+    n_rows, states = len(x_train), []
+    for epoch in range(config.epochs):
+        order = torch.stack([torch.randperm(n_rows, generator=g) for g in generators])
+        noise = torch.stack([torch.randn(n_rows, latent, generator=g) for g in generators])
+        total, batches = torch.zeros(len(seeds)), 0
+        for start in range(0, n_rows, config.batch_size):
+            rows = order[:, start : start + config.batch_size]
+            eps = torch.gather(noise, 1, rows.unsqueeze(-1).expand(-1, -1, latent))
+            loss, _ = stacked.losses(x_train[rows], eps)
+            optimizer.zero_grad(set_to_none=True)
+            loss.sum().backward()
+            if config.clip_grad_norm is not None:
+                stacked.clip_grad_norm(config.clip_grad_norm)
+            optimizer.step()
+            total, batches = total + loss.detach(), batches + 1
+        states.append(stacked.state())
+        for k, validation in enumerate(validate()):
+            tracker.record(k, epoch, float(total[k] / batches), validation)
+        if not tracker.training():
+            break
+    return [
+        tracker.outcome(k, networks[k], [
+            (lambda net, s=s, k=k: stacked.load_member(net, s, k)) for s in states
+        ])
+        for k in range(len(seeds))
+    ]
+
+
+def _train_one(config, x_train, x_val, member, seed, learning_rate, attempt, progress, outliers):
+    """Train one member as an ``nn.Module`` (WNAE, NAE, ℓ+X VAE, cvae with outliers)."""
+    torch.manual_seed(seed)
+    network = _network(config, x_train)
+    optimizer = _optimizer(config, network.parameters(), learning_rate)
+    normalized = config.model in ("wnae", "nae")
+    sampler = LangevinSampler(config.sampler, x_train.shape[1]) if normalized else None
+    generator = torch.Generator().manual_seed(seed)
+
+    def validate() -> dict[str, float]:
+        torch.manual_seed(seed)
+        if sampler is not None:
+            return sampler.validation(network, x_val[:WNAE_VALIDATION_ROWS])
+        with torch.no_grad():
+            loss, parts = network.loss(x_val)
+        return {"loss": float(loss), **{k: float(v) for k, v in parts.items()}}
+
+    network.eval()
+    initial = validate()
+    reference = initial.get("loss", initial.get("emd"))
+    tracker = _Tracker(config, [member], [seed], learning_rate, attempt, [reference], progress)
+    states = []
+    for epoch in range(config.epochs):
+        network.train()
+        permutation = torch.randperm(len(x_train), generator=generator)
+        total, batches = torch.zeros(()), 0
+        for start in range(0, len(x_train), config.batch_size):
+            batch = x_train[permutation[start : start + config.batch_size]]
+            if config.model == "wnae":
+                loss, _ = sampler.loss(network, batch)
+            elif config.model == "nae" and epoch >= config.pretrain_epochs:
+                loss, _ = sampler.nae_loss(network, batch)
+            else:
+                loss, _ = network.loss(batch)
+            if outliers is not None:
+                picks = torch.randint(len(outliers), (len(batch),), generator=generator)
+                exposure = outlier_exposure(network, batch, outliers[picks], config.oe,
+                                            config.oe_margin)
+                loss = loss - _oe_weight(config, epoch) * exposure
+            optimizer.zero_grad()
+            loss.backward()
+            if config.clip_grad_norm is not None:
+                nn.utils.clip_grad_norm_(network.parameters(), config.clip_grad_norm)
+            optimizer.step()
+            total, batches = total + loss.detach(), batches + 1
+        network.eval()
+        states.append(copy.deepcopy(network.state_dict()))
+        tracker.record(0, epoch, float(total / batches), validate())
+        if not tracker.training():
+            break
+
+    def restore(state):
+        def load(net: nn.Module) -> nn.Module:
+            net.load_state_dict(state)
+            return net
+
+        return load
+
+    return [tracker.outcome(0, network, [restore(s) for s in states])]
 
 
 def train(
     x: np.ndarray,
     config: TrainConfig,
-    progress: Callable[[int, int, dict[str, float]], None] | None = None,
+    progress: Progress | None = None,
     device: str = "cpu",
     outliers: np.ndarray | None = None,
 ) -> TrainedModel:
@@ -232,8 +454,13 @@ def train(
             epoch selection and the working points.
         config: the hyperparameters.
         outliers: the outlier-exposure sample (rows × the same features), for ``config.oe``.
-        progress: called as ``progress(member, epoch, metrics)`` after every epoch.
+        progress: called as ``progress(member, epoch, metrics)`` after every epoch of every
+            member; ``metrics`` holds the losses, ``status`` (the epoch-choice status, or
+            ``"diverged: …"``) and ``attempt``.
         device: ``"cpu"`` or ``"cuda"``.
+
+    Raises:
+        TrainingDiverged: when no member is healthy (see the module's divergence policy).
     """
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 2 or len(x) < 10:
@@ -254,52 +481,51 @@ def train(
             outlier_t = preprocessing(torch.from_numpy(np.asarray(outliers, np.float32)))
             outlier_t = outlier_t.to(device)
 
-    members, histories, chosen = [], [], []
-    for member in range(config.ensemble):
-        seed = config.seed * 1000 + member
-        torch.manual_seed(seed)
-        network = _network(config, train_x).to(device)
-        optimizer = _optimizer(config, network.parameters())
-        normalized = config.model in ("wnae", "nae")
-        sampler = LangevinSampler(config.sampler, x.shape[1]) if normalized else None
-        generator = torch.Generator().manual_seed(seed)
-        history: dict[str, list[float]] = {}
-        states = []
-        for epoch in range(config.epochs):
-            network.train()
-            permutation = torch.randperm(len(train_t), generator=generator)
-            total, batches = 0.0, 0
-            for start in range(0, len(train_t), config.batch_size):
-                batch = train_t[permutation[start : start + config.batch_size].to(device)]
-                exposed = None
-                if outlier_t is not None:
-                    picks = torch.randint(len(outlier_t), (len(batch),), generator=generator)
-                    exposed = outlier_t[picks.to(device)]
-                loss, _ = _loss(config, network, sampler, batch, epoch, exposed)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total, batches = total + loss.item(), batches + 1
-            network.eval()
-            metrics = {"train_loss": total / batches}
-            validation = _validation_metrics(network, val_t, seed, sampler)
-            metrics.update({f"val_{k}": v for k, v in validation.items()})
-            for key, value in metrics.items():
-                history.setdefault(key, []).append(value)
-            states.append(copy.deepcopy(network.state_dict()))
-            if progress is not None:
-                progress(member, epoch, metrics)
-        epoch = _choose_epoch(config, history)
-        network.load_state_dict(states[epoch])
-        members.append(network.cpu().eval())
-        histories.append(history)
-        chosen.append(epoch)
+    def attempt_members(pending: list[int], attempt: int) -> list[_Member]:
+        seeds = [config.seed * 1000 + m + RETRY_SEED_OFFSET * attempt for m in pending]
+        lr = config.learning_rate * 0.1**attempt
+        if config.stackable and config.vectorize:
+            return _train_stacked(config, train_t, val_t, pending, seeds, lr, attempt, progress)
+        if config.stackable:
+            return [
+                result
+                for member, seed in zip(pending, seeds, strict=True)
+                for result in _train_stacked(config, train_t, val_t, [member], [seed], lr,
+                                             attempt, progress)
+            ]
+        return [
+            result
+            for member, seed in zip(pending, seeds, strict=True)
+            for result in _train_one(config, train_t, val_t, member, seed, lr, attempt,
+                                     progress, outlier_t)
+        ]
+
+    healthy: dict[int, _Member] = {}
+    reports: list[MemberReport] = []
+    pending = list(range(config.ensemble))
+    retries = config.max_retries if config.on_divergence == "retry" else 0
+    for attempt in range(retries + 1):
+        results = attempt_members(pending, attempt)
+        reports += [r.report for r in results]
+        healthy.update({r.report.member: r for r in results if r.report.status == "healthy"})
+        pending = [r.report.member for r in results if r.report.status != "healthy"]
+        if not pending:
+            break
+    if not healthy:
+        raise TrainingDiverged(
+            f"every member of the {config.model} diverged; nothing was kept: "
+            + "; ".join(r.line() for r in reports)
+        )
+    kept = [healthy[m] for m in sorted(healthy)]
+    members = [m.network.cpu().eval() for m in kept]
     return TrainedModel(
         config=config,
         preprocessing=preprocessing,
         members=members,
-        histories=histories,
-        chosen_epochs=chosen,
+        histories=[m.history for m in kept],
+        chosen_epochs=[m.report.chosen_epoch for m in kept],
         validation=val_x,
         score_names=members[0].score_names,
+        rules=[m.report.rule for m in kept],
+        reports=reports,
     )
