@@ -128,3 +128,106 @@ def test_clear_errors_without_candidates(realdata):
         fatjet_constituents(events)
     with pytest.raises(ValueError, match="no PF candidates to recluster"):
         recluster(events)
+
+
+def _by_links(candidate_pt, jet_index, candidate_index, n_jets):
+    """The brute-force reference: each jet's candidate pt in link order, event by event."""
+    return [
+        [
+            [float(candidate_pt[e][c]) for j2, c in zip(jet_index[e], candidate_index[e],
+                                                        strict=True) if j2 == j]
+            for j in range(n_jets[e])
+        ]
+        for e in range(len(n_jets))
+    ]
+
+
+def test_jets_losing_their_links_stay_aligned_jet_by_jet(tmp_path):
+    """Links dropped for the first, a middle and the last jet of events and across event
+    boundaries (NanoAOD v15 keeps no candidates for some AK8 jets): every event keeps exactly
+    its FatJet count, and every jet its own candidates."""
+    flat, group = _collections(FIXTURES / "wprime_xy.root")
+    links, jets = group("FatJetPFCands"), group("FatJet")
+    n_jets = ak.num(jets)
+    event = ak.local_index(n_jets)
+    last = n_jets[:, np.newaxis] - 1
+    pattern = event[:, np.newaxis] % 4
+    dropped = (
+        ((pattern == 0) & (links.jetIdx == 0))  # first jet
+        | ((pattern == 1) & (links.jetIdx == last))  # last jet: a zero at the event boundary
+        | ((pattern == 2) & (links.jetIdx == 1) & (last > 1))  # a middle jet
+        | ((pattern == 3) & ((links.jetIdx == 0) | (links.jetIdx == last)))  # both ends
+    )
+    keep = ~dropped
+    path = _write(
+        tmp_path / "holes.root",
+        {
+            **flat,
+            "PFCand": group("PFCands"),
+            "FatJet": jets,
+            "FatJetPFCand": ak.zip(
+                {"jetIdx": links.jetIdx[keep], "pfCandIdx": links.pFCandsIdx[keep]}
+            ),
+            "PFMET_pt": group("MET").pt,
+            "PFMET_phi": group("MET").phi,
+        },
+    )
+    events = load_events(path)
+    assert find_layout(events).name == "NanoAOD v15"
+    ours = fatjet_constituents(events)
+    assert ak.all(ak.num(ours, axis=1) == ak.num(events.FatJet))
+    expected = _by_links(events.PFCand.pt, events.FatJetPFCand.jetIdx,
+                         events.FatJetPFCand.pfCandIdx, ak.to_list(ak.num(events.FatJet)))
+    assert ak.to_list(ours.pt) == expected
+    assert ak.sum(ak.num(ours, axis=2) == 0) >= len(events)  # the holes are there
+
+
+def test_recluster_nests_per_event():
+    from jetad.constituents import nest_by_jet
+
+    rows = ak.Array([[1, 2], [], [3]])
+    assert nest_by_jet(rows, ak.Array([[1, 1], [0], [0, 1]])).tolist() == [
+        [[1], [2]], [[]], [[], [3]]
+    ]
+
+
+hypothesis = pytest.importorskip("hypothesis")
+st = pytest.importorskip("hypothesis.strategies")
+
+
+@st.composite
+def _link_tables(draw):
+    """Events with 0–4 jets, 0–6 candidates and any subset of (jet, candidate) links."""
+    events = []
+    for _ in range(draw(st.integers(1, 6))):
+        n_jets, n_candidates = draw(st.integers(0, 4)), draw(st.integers(0, 6))
+        pairs = [(j, c) for j in range(n_jets) for c in range(n_candidates)]
+        links = draw(st.lists(st.sampled_from(pairs), unique=True) if pairs else st.just([]))
+        links = draw(st.permutations(links))
+        events.append((n_jets, n_candidates, links))
+    return events
+
+
+@hypothesis.settings(max_examples=200, deadline=None)
+@hypothesis.given(_link_tables())
+def test_property_every_jet_gets_exactly_its_linked_candidates(table):
+    n_jets = [n for n, _, _ in table]
+    candidate_pt = [[10.0 * e + c + 1 for c in range(m)] for e, (_, m, _) in enumerate(table)]
+    jet_index = [[j for j, _ in links] for _, _, links in table]
+    candidate_index = [[c for _, c in links] for _, _, links in table]
+    def jagged(lists, dtype):
+        return ak.values_astype(ak.Array([list(x) for x in lists] + [[0]])[:-1], dtype)
+
+    pt = jagged(candidate_pt, np.float64)
+    events = ak.zip(
+        {
+            "FatJet": ak.zip({"pt": jagged([[1.0] * n for n in n_jets], np.float64)}),
+            "PFCands": ak.zip({"pt": pt, "eta": 0 * pt, "phi": 0 * pt, "mass": 0 * pt}),
+            "FatJetPFCands": ak.zip({"jetIdx": jagged(jet_index, np.int64),
+                                     "pFCandsIdx": jagged(candidate_index, np.int64)}),
+        },
+        depth_limit=1,
+    )
+    ours = fatjet_constituents(events, puppi=False)
+    assert ak.to_list(ak.num(ours, axis=1)) == n_jets
+    assert ak.to_list(ours.pt) == _by_links(candidate_pt, jet_index, candidate_index, n_jets)

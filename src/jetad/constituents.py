@@ -34,6 +34,7 @@ __all__ = [
     "fatjet_constituents",
     "find_layout",
     "has_constituents",
+    "nest_by_jet",
     "recluster",
 ]
 
@@ -125,8 +126,21 @@ def _group_by_jet(rows: ak.Array, jet_index: ak.Array, jets: ak.Array) -> ak.Arr
     rows, jet_index = rows[order], jet_index[order]
     local = ak.local_index(jets.pt, axis=1)
     pairs = ak.cartesian({"jet": local, "row": jet_index}, axis=1, nested=True)
-    counts = ak.sum(pairs.jet == pairs.row, axis=2)
-    return ak.unflatten(rows, ak.flatten(counts), axis=1)
+    return nest_by_jet(rows, ak.sum(pairs.jet == pairs.row, axis=2))
+
+
+def nest_by_jet(rows: ak.Array, counts: ak.Array) -> ak.Array:
+    """Nest ``events × rows`` (each event's rows ordered by jet) into ``events × jets × rows``,
+    ``counts`` (``events × jets``) rows per jet; the result has ``ak.num(counts)`` jets in
+    every event by construction.
+
+    Unflattened in two steps, per jet and then per event: one step with flattened counts,
+    ``ak.unflatten(rows, ak.flatten(counts), axis=1)``, cannot tell which event a zero count
+    at an event boundary belongs to (``ak.unflatten([[1, 2], []], [1, 1, 0], axis=1)`` gives
+    ``[[[1], [2], []], []]``), and misaligns jets without rows silently.
+    """
+    per_jet = ak.unflatten(ak.flatten(rows, axis=1), ak.flatten(counts))
+    return ak.unflatten(per_jet, ak.num(counts, axis=1))
 
 
 def fatjet_constituents(
@@ -208,6 +222,5 @@ def recluster(
         )
     candidates = _candidates(events, names[0], puppi)
     jets, index = cluster(candidates, radius, ptmin, algorithm)
-    flat_index = ak.flatten(index, axis=2)
-    constituents = ak.unflatten(candidates[flat_index], ak.flatten(ak.num(index, axis=2)), axis=1)
+    constituents = nest_by_jet(candidates[ak.flatten(index, axis=2)], ak.num(index, axis=2))
     return ak.with_name(jets, "Momentum4D"), constituents

@@ -12,6 +12,7 @@ import awkward as ak
 import numpy as np
 
 from jetad.clustering import four_momenta
+from jetad.constituents import nest_by_jet
 from jetad.kinematics import delta_r
 
 __all__ = [
@@ -121,8 +122,7 @@ def btag_ak4(
 
 def multiplicities(pf: ak.Array, index: ak.Array) -> dict[str, ak.Array]:
     """Charged and neutral constituent multiplicities of jets given constituent indices."""
-    per_event = pf.charge[ak.flatten(index, axis=2)]
-    charge = ak.unflatten(per_event, ak.flatten(ak.num(index, axis=2)), axis=1)
+    charge = nest_by_jet(pf.charge[ak.flatten(index, axis=2)], ak.num(index, axis=2))
     return {
         "chMultiplicity": ak.values_astype(ak.sum(charge != 0, axis=2), np.int32),
         "neMultiplicity": ak.values_astype(ak.sum(charge == 0, axis=2), np.int32),
