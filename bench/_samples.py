@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 CACHE = Path(__file__).parent / ".cache"
 
 
@@ -24,3 +26,21 @@ def sample(process: str, events: int, seed: int = 1, radius: float = 1.0, jobs: 
         print(f"generating {events} {process} events into {path} ...", flush=True)
         generate(process, events, seed=seed, output=path, jobs=jobs, fatjet_radius=radius)
     return path
+
+
+def cached_rows(
+    feature_set: str, process: str, events: int, seed: int = 1, radius: float = 1.0
+) -> np.ndarray:
+    """The finite rows of ``feature_set`` on a cached sample, themselves cached as .npy."""
+    from jetad.datasets import feature_rows
+    from jetad.features import get_feature_set
+
+    path = CACHE / f"{feature_set}_rows_{process}_{events}_seed{seed}_R{radius:.1f}.npy"
+    if not path.exists():
+        rows, _ = feature_rows(
+            get_feature_set(feature_set), [sample(process, events, seed, radius)]
+        )
+        partial = path.with_suffix(".partial.npy")
+        np.save(partial, np.ma.filled(rows.astype(np.float32), np.nan))
+        partial.rename(path)
+    return np.load(path)

@@ -8,7 +8,13 @@ from coffea import processor
 from coffea.analysis_tools import PackedSelection
 
 from jetad._dask import is_dask
-from jetad.constituents import fatjet_constituents, has_constituents, recluster
+from jetad.constituents import (
+    KINEMATICS,
+    candidate_layout,
+    fatjet_constituents,
+    has_constituents,
+    recluster,
+)
 from jetad.datasets import event_weight, require_branches
 from jetad.features import FEATURE_SETS
 from jetad.histograms import (
@@ -64,7 +70,7 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
             jets = events.FatJet
             constituents = fatjet_constituents(events) if has_constituents(events) else None
         else:
-            require_branches(events, {"PFCands": ("pt", "eta", "phi", "mass")})
+            require_branches(events, {candidate_layout(events).candidates: KINEMATICS})
             jets, constituents = recluster(events, radius=self.radius, ptmin=200.0)
         leading_pt, deta = dijet_kinematics(jets)
         selection = PackedSelection()

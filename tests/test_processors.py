@@ -253,3 +253,40 @@ def test_changed_cross_section_is_used_when_run_again():
         out = run_processor(DijetAnomalyProcessor({}), changed, executor="iterative")
         totals.append(out["mjj"][{"dataset": "qcd_dijet"}].sum(flow=True).value)
     assert totals[1] == pytest.approx(3 * totals[0]) and totals[0] > 0
+
+
+def test_reclustering_reads_the_nanoaod_v15_candidates(tmp_path):
+    """``--jets recluster`` finds the candidates through ``constituents.LAYOUTS``: a file with
+    NanoAOD v15's ``PFCand`` gives the histograms of the same file in PFNano naming."""
+
+    def v15(branches):
+        links = branches.pop("FatJetPFCands")
+        branches["PFCand"] = branches.pop("PFCands")
+        branches["FatJetPFCand"] = ak.zip({"jetIdx": links.jetIdx, "pfCandIdx": links.pFCandsIdx})
+        return branches
+
+    renamed = _copy_fixture(tmp_path, "v15.root", v15)
+    original = _copy_fixture(tmp_path, "pfnano.root", lambda branches: branches)
+    outputs = [
+        run_processor(DijetAnomalyProcessor({}, jets="recluster"),
+                      {"qcd": {"files": {f: "Events"}}}, executor="iterative")
+        for f in (renamed, original)
+    ]  # fmt: skip
+    assert outputs[0]["cutflow"]["qcd"]["leading pT"] > 50
+    assert outputs[0]["cutflow"] == outputs[1]["cutflow"]
+    np.testing.assert_array_equal(outputs[0]["mjj"].values(), outputs[1]["mjj"].values())
+
+
+def test_file_without_luminosity_block_is_read(tmp_path, models):
+    def without_lumi(branches):
+        return {k: v for k, v in branches.items() if k != "luminosityBlock"}
+
+    path = _copy_fixture(tmp_path, "skim.root", without_lumi)
+    import uproot
+
+    with uproot.open(path) as file:
+        assert "luminosityBlock" not in file["Events"].keys()
+    with pytest.warns(RuntimeWarning, match="luminosityBlock"):
+        out = run_processor(_processor("dijet", models), {"skim": {"files": {path: "Events"}}},
+                            executor="iterative")  # fmt: skip
+    assert out["cutflow"]["skim"]["all"] == 200

@@ -310,7 +310,7 @@ def train_command(
         f"({summary['dropped_nonfinite']} with non-finite features dropped)"
     )
     try:
-        trained = _train_with_progress(x, config, outlier_rows, device, quiet)
+        trained = _train_with_progress(x, config, outlier_rows, device, quiet, feature_set.names)
         paths = _write_model(trained, output, feature_set, summary)
     except (TrainingDiverged, ValueError) as err:
         raise click.ClickException(str(err)) from None
@@ -319,12 +319,15 @@ def train_command(
     console.print(f"model: {paths[0]}  chosen epochs: {trained.chosen_epochs}")
 
 
-def _train_with_progress(x, config, outliers, device, quiet):
+def _train_with_progress(x, config, outliers, device, quiet, features):
     """:func:`jetad.models.train` with one progress line per member (none when quiet)."""
+    from functools import partial
+
     from jetad.models import train
 
+    train = partial(train, device=device, outliers=outliers, features=features)
     if quiet:
-        return train(x, config, device=device, outliers=outliers)
+        return train(x, config)
     bar = _progress()
     tasks: dict[int, int] = {}
 
@@ -344,7 +347,7 @@ def _train_with_progress(x, config, outliers, device, quiet):
         )
 
     with bar:
-        return train(x, config, progress=progress, device=device, outliers=outliers)
+        return train(x, config, progress=progress)
 
 
 def _write_model(trained, output: Path, feature_set, summary) -> tuple[Path, ...]:

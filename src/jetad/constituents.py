@@ -31,6 +31,7 @@ from jetad.clustering import cluster
 __all__ = [
     "LAYOUTS",
     "Layout",
+    "candidate_layout",
     "fatjet_constituents",
     "find_layout",
     "has_constituents",
@@ -70,7 +71,8 @@ LAYOUTS = (
     Layout("NanoAOD v15", "PFCand", "FatJetPFCand", "jetIdx", "pfCandIdx", puppi_weighted=True),
 )
 
-_KINEMATICS = ("pt", "eta", "phi", "mass")
+#: The kinematic fields every candidate collection needs.
+KINEMATICS = ("pt", "eta", "phi", "mass")
 _OPTIONAL = ("charge", "pdgId")
 
 
@@ -88,6 +90,22 @@ def find_layout(events: ak.Array) -> Layout:
     raise ValueError(f"no jet constituents in these events; looked for {looked_for}")
 
 
+def candidate_layout(events: ak.Array) -> Layout:
+    """The first layout in :data:`LAYOUTS` whose PF-candidate collection is present (links
+    are not needed, e.g. for reclustering).
+
+    Raises:
+        ValueError: naming the collections looked for when none is present.
+    """
+    for layout in LAYOUTS:
+        if layout.candidates in events.fields:
+            return layout
+    raise ValueError(
+        "no PF candidates to recluster; looked for "
+        + ", ".join(layout.candidates for layout in LAYOUTS)
+    )
+
+
 def has_constituents(events: ak.Array) -> bool:
     """Whether ``events`` store FatJet constituents in one of the :data:`LAYOUTS`."""
     fields = set(events.fields)
@@ -96,19 +114,19 @@ def has_constituents(events: ak.Array) -> bool:
 
 def _no_constituents(jets: ak.Array) -> ak.Array:
     """``events × jets × 0`` Momentum4D records aligned with ``jets``."""
-    record = ak.zip({f: jets[f] for f in _KINEMATICS}, with_name="Momentum4D")
+    record = ak.zip({f: jets[f] for f in KINEMATICS}, with_name="Momentum4D")
     return ak.from_regular(record[:, :, np.newaxis][:, :, :0], axis=2)
 
 
 def _candidates(events: ak.Array, layout: Layout, puppi: Puppi) -> ak.Array:
     """The PF candidates as Momentum4D records, PUPPI-weighted as requested."""
     source = events[layout.candidates]
-    missing = [f for f in _KINEMATICS if f not in source.fields]
+    missing = [f for f in KINEMATICS if f not in source.fields]
     if missing:
         raise ValueError(
             f"{layout.candidates} lacks {', '.join(f'{layout.candidates}_{m}' for m in missing)}"
         )
-    record = {f: source[f] for f in _KINEMATICS}
+    record = {f: source[f] for f in KINEMATICS}
     has_weight = "puppiWeight" in source.fields
     if puppi is True and not (has_weight or layout.puppi_weighted):
         raise ValueError(f"puppi=True but {layout.candidates}_puppiWeight is not in the file")
@@ -214,13 +232,7 @@ def recluster(
         ``jets`` (``events × jets``, pt-ordered, Momentum4D with ``nConstituents``) and their
         ``constituents`` (``events × jets × constituents``), as :func:`fatjet_constituents`.
     """
-    names = [layout for layout in LAYOUTS if layout.candidates in events.fields]
-    if not names:
-        raise ValueError(
-            "no PF candidates to recluster; looked for "
-            + ", ".join(layout.candidates for layout in LAYOUTS)
-        )
-    candidates = _candidates(events, names[0], puppi)
+    candidates = _candidates(events, candidate_layout(events), puppi)
     jets, index = cluster(candidates, radius, ptmin, algorithm)
     constituents = nest_by_jet(candidates[ak.flatten(index, axis=2)], ak.num(index, axis=2))
     return ak.with_name(jets, "Momentum4D"), constituents

@@ -29,9 +29,12 @@ __all__ = [
 class JetadSchema(PFNanoAODSchema):
     """coffea's ``PFNanoAODSchema``, quiet about cross-references to collections a file does
     not store (jetad's samples have no ``SV``, ``GenJet``, ``SubJet``…; skims often drop
-    them too). Everything else, the ``FatJet.constituents.pf`` links included, is unchanged."""
+    them too), and reading files without ``luminosityBlock`` (some skims drop it): no jetad
+    analysis needs the event IDs, so coffea's check is a warning here, not an error.
+    Everything else, the ``FatJet.constituents.pf`` links included, is unchanged."""
 
     warn_missing_crossrefs = False
+    error_missing_event_ids = False
 
 
 def load_fileset(path: str | os.PathLike) -> dict:

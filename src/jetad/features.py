@@ -12,8 +12,9 @@ set                level    features
 ``svj8``           jet      axis_major, axis_minor, efp1, c2_b05, ptd, msoftdrop, tau2, tau3
                             (the WNAE inputs of the semivisible-jet search)
 ``hlt21``          event    the 21 ℓ+X features of Cerri et al.
-``hlt18_nano``     event    the 18 of them that standard NanoAOD without PF candidates gives
-                            exactly (no ``lep_iso_pho``, ``n_charged``, ``n_neutral``)
+``hlt18_nano``     event    the 18 that standard NanoAOD without PF candidates gives exactly:
+                            ``lep_iso_neu_pho`` (all − charged) for ``lep_iso_neu`` and
+                            ``lep_iso_pho``; no ``n_charged``, ``n_neutral``
 ``constituents20``  jet      (E, px, py, pz) of the 20 leading constituents in the jet frame
                             (Cheng et al.), 80 columns
 =================  =======  ====================================================================
@@ -52,6 +53,7 @@ from jetad.observables import (
 )
 from jetad.observables.constituent_images import COMPONENTS, leading_constituents
 from jetad.observables.lepton_trigger import FEATURES as HLT21_NAMES
+from jetad.observables.lepton_trigger import NANO_ISOLATION
 
 __all__ = [
     "FEATURE_SETS",
@@ -209,12 +211,17 @@ FEATURE_SETS: dict[str, FeatureSet] = {
 }
 
 
-#: The ℓ+X features that need PF candidates (see :mod:`jetad.observables.lepton_trigger`).
-_NEEDS_PF_CANDIDATES = ("lep_iso_pho", "n_charged", "n_neutral")
+#: The ℓ+X features standard NanoAOD does not give (see :mod:`jetad.observables.lepton_trigger`).
+_NEEDS_PF_CANDIDATES = ("lep_iso_neu", "lep_iso_pho", "n_charged", "n_neutral")
+_HLT18_NAMES = tuple(
+    NANO_ISOLATION if name == "lep_iso_neu" else name
+    for name in HLT21_NAMES
+    if name == "lep_iso_neu" or name not in _NEEDS_PF_CANDIDATES
+)
 FEATURE_SETS["hlt18_nano"] = FeatureSet(
     "hlt18_nano",
     "event",
-    tuple(f for f in FEATURE_SETS["hlt21"].features if f.name not in _NEEDS_PF_CANDIDATES),
+    tuple(Feature(n, _HLT21_UNITS.get(n, ""), n.replace("_", " ")) for n in _HLT18_NAMES),
     _hlt21,
 )
 

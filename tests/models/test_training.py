@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import awkward as ak
 import numpy as np
 import pytest
 import torch
@@ -265,8 +266,6 @@ def test_constituent_vae_with_outlier_exposure(fixture_events):
 
 
 def test_lepton_trigger_vae_likelihoods(fixture_events):
-    import awkward as ak
-
     from jetad.models.hltvae import HLT21_LIKELIHOODS
 
     hlt21 = FEATURE_SETS["hlt21"]
@@ -286,5 +285,35 @@ def test_lepton_trigger_vae_likelihoods(fixture_events):
     scripted = torch.jit.script(network)
     with torch.no_grad():
         np.testing.assert_allclose(scripted.scores(x).numpy(), network.scores(x).numpy(), rtol=1e-6)
-    with pytest.raises(ValueError, match="needs the 21 hlt21 features, got 8"):
+    with pytest.raises(ValueError, match="needs the feature names of its 8 columns"):
         train(background[:, :8], TrainConfig.for_model("hltvae", epochs=1))
+    with pytest.raises(ValueError, match="no likelihood for \\['tau21'\\]"):
+        train(background[:, :2], TrainConfig.for_model("hltvae", epochs=1),
+              features=("lep_pt", "tau21"))
+
+
+def test_lepton_trigger_vae_trains_on_hlt18_nano(tmp_path, fixture_events):
+    """Each feature's likelihood comes from its name: the 18 NanoAOD features train and score."""
+    from click.testing import CliRunner
+
+    from conftest import FIXTURES
+    from jetad.cli import main
+    from jetad.models.hltvae import LIKELIHOODS, LOGNORMAL
+    from jetad.scoring import AnomalyScorer
+
+    output = tmp_path / "hlt18.pt"
+    result = CliRunner().invoke(main, [
+        "train", "--model", "hltvae", "--features", "hlt18_nano", "--epochs", "3", "--quiet",
+        "--background", str(FIXTURES / "wjets.root"), "--background", str(FIXTURES / "ttbar.root"),
+        "--output", str(output),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    names = FEATURE_SETS["hlt18_nano"].names
+    assert len(names) == 18 and LIKELIHOODS["lep_iso_neu_pho"] == LOGNORMAL
+    state = torch.jit.load(str(output)).state_dict()
+    lognormal = [names[i] for i in state["members.0.lognormal_x"].tolist()]
+    assert lognormal == [n for n in names if LIKELIHOODS[n] == LOGNORMAL]
+    assert state["members.0.poisson_x"].numel() == 0  # no hadron counts in NanoAOD
+    table = FEATURE_SETS["hlt18_nano"](fixture_events["ttbar"])
+    scores = AnomalyScorer(output, feature_set="hlt18_nano")(ak.drop_none(table)[list(names)])
+    assert np.isfinite(ak.to_numpy(scores[:, 0])).mean() > 0.9

@@ -7,13 +7,13 @@ import numpy as np
 
 from conftest import load_events
 from jetad.observables import lepton_trigger_features
-from jetad.observables.lepton_trigger import FEATURES
+from jetad.observables.lepton_trigger import FEATURES, NANO_ISOLATION
 
 
 def test_features_on_wjets(fixture_events):
     events = fixture_events["wjets"]
     features = lepton_trigger_features(events)
-    assert tuple(ak.fields(features)) == FEATURES and len(FEATURES) == 21
+    assert tuple(ak.fields(features)) == (*FEATURES, NANO_ISOLATION) and len(FEATURES) == 21
     selected = ak.drop_none(features)
     assert 0.3 < len(selected) / len(events) < 0.8
     assert ak.all(selected.lep_pt > 23) and ak.all(np.abs(selected.lep_charge) == 1)
@@ -41,6 +41,16 @@ def test_nanoaod_without_pf_candidates(realdata):
     events = load_events(realdata / "nano_dy.root")
     features = ak.drop_none(lepton_trigger_features(events))
     assert len(features) > 5
-    assert ak.all(np.isnan(features.lep_iso_pho))
-    assert ak.all(features.lep_iso_neu >= -1e-6)
+    assert ak.all(np.isnan(features.lep_iso_pho)) and ak.all(np.isnan(features.lep_iso_neu))
+    assert ak.all(features.lep_iso_neu_pho >= -1e-6)
     assert not ak.any(np.isnan(features.mt))
+
+
+def test_nanoaod_isolation_means_the_same_on_every_file(fixture_events):
+    """``lep_iso_neu_pho`` (all − charged) is neutral hadrons plus photons in jetad's samples,
+    as it is in standard NanoAOD: the hlt18_nano set means the same thing in training on
+    generated files and in scoring real ones."""
+    features = ak.drop_none(lepton_trigger_features(fixture_events["wjets"]))
+    np.testing.assert_allclose(
+        features.lep_iso_neu_pho, features.lep_iso_neu + features.lep_iso_pho, atol=1e-5
+    )

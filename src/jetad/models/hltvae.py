@@ -32,7 +32,7 @@ from torch import nn
 
 from jetad.models.networks import mlp
 
-__all__ = ["HLT21_LIKELIHOODS", "HLTVAE"]
+__all__ = ["HLT21_LIKELIHOODS", "HLTVAE", "LIKELIHOODS", "likelihood_kinds"]
 
 LOGNORMAL, GAUSSIAN, POSITIVE_GAUSSIAN, DISCRETE, BINOMIAL, POISSON, CHARGE = range(7)
 N_CATEGORIES = 10
@@ -51,6 +51,24 @@ HLT21_LIKELIHOODS = {
     "n_ele": DISCRETE, "m_ele": LOGNORMAL, "pt_ele_tot": LOGNORMAL,
     "n_charged": POISSON, "n_neutral": POISSON,
 }  # fmt: skip
+
+
+#: The likelihood of every ℓ+X feature jetad computes, by name (``hlt21`` and ``hlt18_nano``).
+LIKELIHOODS = {**HLT21_LIKELIHOODS, "lep_iso_neu_pho": LOGNORMAL}
+
+
+def likelihood_kinds(features: tuple[str, ...] | list[str]) -> list[int]:
+    """The likelihood of each named feature, taken from its name, never its position.
+
+    Raises:
+        ValueError: naming the features without a likelihood and the known ones.
+    """
+    unknown = [name for name in features if name not in LIKELIHOODS]
+    if unknown:
+        raise ValueError(
+            f"the hltvae has no likelihood for {unknown}; it knows {list(LIKELIHOODS)}"
+        )
+    return [LIKELIHOODS[name] for name in features]
 
 
 class HLTVAE(nn.Module):

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from jetad.models.hltvae import HLT21_LIKELIHOODS, HLTVAE
+from jetad.models.hltvae import HLT21_LIKELIHOODS, HLTVAE, likelihood_kinds
 from jetad.models.networks import AE, VAE, outlier_exposure
 from jetad.models.preprocessing import fit_preprocessing
 from jetad.models.stacked import StackedMembers
@@ -233,15 +233,11 @@ class _Member:
     network: nn.Module | None
 
 
-def _network(config: TrainConfig, train_x: np.ndarray) -> nn.Module:
+def _network(config: TrainConfig, train_x: np.ndarray, features=None) -> nn.Module:
     hidden = list(config.hidden)
     n_features = train_x.shape[1]
     if config.model == "hltvae":
-        if n_features != len(HLT21_LIKELIHOODS):
-            raise ValueError(
-                f"the hltvae needs the {len(HLT21_LIKELIHOODS)} hlt21 features, got {n_features}"
-            )
-        return HLTVAE(list(HLT21_LIKELIHOODS.values()), hidden, config.latent, train_x)
+        return HLTVAE(likelihood_kinds(features), hidden, config.latent, train_x)
     if config.model in ("vae", "cvae"):
         return VAE(n_features, hidden, config.latent, config.activation, config.alpha, config.beta)
     if config.model == "wnae":
@@ -379,10 +375,11 @@ def _train_stacked(config, x_train, x_val, members, seeds, learning_rate, attemp
     ]
 
 
-def _train_one(config, x_train, x_val, member, seed, learning_rate, attempt, progress, outliers):
+def _train_one(config, x_train, x_val, member, seed, learning_rate, attempt, progress, outliers,
+               features):  # fmt: skip
     """Train one member as an ``nn.Module`` (WNAE, NAE, ℓ+X VAE, cvae with outliers)."""
     torch.manual_seed(seed)
-    network = _network(config, x_train)
+    network = _network(config, x_train, features)
     optimizer = _optimizer(config, network.parameters(), learning_rate)
     normalized = config.model in ("wnae", "nae")
     sampler = LangevinSampler(config.sampler, x_train.shape[1]) if normalized else None
@@ -446,6 +443,7 @@ def train(
     progress: Progress | None = None,
     device: str = "cpu",
     outliers: np.ndarray | None = None,
+    features: tuple[str, ...] | None = None,
 ) -> TrainedModel:
     """Train ``config.ensemble`` members on ``x`` (rows × features, finite values).
 
@@ -458,6 +456,8 @@ def train(
             member; ``metrics`` holds the losses, ``status`` (the epoch-choice status, or
             ``"diverged: …"``) and ``attempt``.
         device: ``"cpu"`` or ``"cuda"``.
+        features: the column names; the ℓ+X VAE takes each feature's likelihood from its
+            name (``hlt21`` is assumed for 21 unnamed columns).
 
     Raises:
         TrainingDiverged: when no member is healthy (see the module's divergence policy).
@@ -472,6 +472,15 @@ def train(
     train_x, val_x = x[order[n_val:]], x[order[:n_val]]
     if (config.oe is None) != (outliers is None):
         raise ValueError("outlier exposure needs both config.oe and an outlier sample")
+    if features is None and config.model == "hltvae":
+        if x.shape[1] != len(HLT21_LIKELIHOODS):
+            raise ValueError(
+                f"the hltvae needs the feature names of its {x.shape[1]} columns "
+                "(train(..., features=…)); only the 21 hlt21 columns are assumed"
+            )
+        features = tuple(HLT21_LIKELIHOODS)
+    if features is not None and len(features) != x.shape[1]:
+        raise ValueError(f"{len(features)} feature names for {x.shape[1]} columns")
     preprocessing = fit_preprocessing(config.preprocessing, train_x)
     with torch.no_grad():
         train_t = preprocessing(torch.from_numpy(train_x)).to(device)
@@ -497,7 +506,7 @@ def train(
             result
             for member, seed in zip(pending, seeds, strict=True)
             for result in _train_one(config, train_t, val_t, member, seed, lr, attempt,
-                                     progress, outlier_t)
+                                     progress, outlier_t, features)
         ]
 
     healthy: dict[int, _Member] = {}

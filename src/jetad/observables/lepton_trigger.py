@@ -20,6 +20,9 @@ Events without one get None.
 ``lep_iso_ch``         charged PF isolation, relative (``pfRelIso03_chg``)
 ``lep_iso_neu``        neutral-hadron PF isolation, relative (``pfRelIso03_neu``)
 ``lep_iso_pho``        photon PF isolation, relative (``pfRelIso03_pho``)
+``lep_iso_neu_pho``    neutral-hadron plus photon isolation, ``pfRelIso03_all − pfRelIso03_chg``
+                       (not one of the 21: the ``hlt18_nano`` set's isolation, which standard
+                       NanoAOD gives exactly; in jetad's samples it equals neu + pho)
 ``lep_charge``         ±1
 ``lep_is_ele``         1 for an electron, 0 for a muon
 ``st``                 scalar pT sum of jets, and of leptons and photons above 30 GeV
@@ -36,10 +39,11 @@ Events without one get None.
 ``n_neutral``          neutral-hadron PF candidates (pdgId = 130)
 =====================  =======================================================================
 
-**Fallback for NanoAOD without PF candidates.** ``lep_iso_neu`` becomes the neutral isolation
-``pfRelIso03_all − pfRelIso03_chg`` (neutral hadrons and photons together) and ``lep_iso_pho``
-is NaN; the hadron counts are the sums of ``Jet_chMultiplicity`` and ``Jet_neMultiplicity``
-over all jets where those branches exist, otherwise NaN.
+**NanoAOD without PF candidates.** ``lep_iso_neu`` and ``lep_iso_pho`` are NaN (standard
+NanoAOD stores only ``pfRelIso03_all`` and ``_chg``; a feature never changes its meaning
+between training and scoring): models for such files use ``hlt18_nano``, whose isolation is
+``lep_iso_neu_pho`` on every file. The hadron counts are the sums of ``Jet_chMultiplicity``
+and ``Jet_neMultiplicity`` over all jets where those branches exist, otherwise NaN.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from jetad.clustering import four_momenta
 from jetad.kinematics import delta_r
 from jetad.observables.met import met_decomposition, missing_et
 
-__all__ = ["FEATURES", "lepton_trigger_features"]
+__all__ = ["FEATURES", "NANO_ISOLATION", "lepton_trigger_features"]
 
 FEATURES = (
     "lep_pt", "lep_iso_ch", "lep_iso_neu", "lep_iso_pho", "lep_charge", "lep_is_ele",
@@ -61,6 +65,8 @@ FEATURES = (
     "n_mu", "m_mu", "pt_mu_tot", "n_ele", "m_ele", "pt_ele_tot",
     "n_charged", "n_neutral",
 )  # fmt: skip
+#: The isolation that replaces ``lep_iso_neu`` and ``lep_iso_pho`` for standard NanoAOD.
+NANO_ISOLATION = "lep_iso_neu_pho"
 
 LEPTON_PTMIN, LEPTON_ISO = 23.0, 0.15
 JET_PTMIN, JET_ETA, BTAG_MEDIUM = 30.0, 2.6, 0.2783
@@ -78,17 +84,13 @@ def _mass_and_ptsum(objects: ak.Array) -> tuple[ak.Array, ak.Array]:
     return mass, np.hypot(px, py)
 
 
-def _isolation(lepton: ak.Array, has_pf: bool) -> dict[str, ak.Array]:
-    if has_pf and "pfRelIso03_neu" in lepton.fields:
-        return {
-            "lep_iso_ch": lepton.pfRelIso03_chg,
-            "lep_iso_neu": lepton.pfRelIso03_neu,
-            "lep_iso_pho": lepton.pfRelIso03_pho,
-        }
+def _isolation(lepton: ak.Array) -> dict[str, ak.Array]:
+    nan = ak.full_like(lepton.pt, np.nan, dtype=np.float64)
+    split = "pfRelIso03_neu" in lepton.fields and "pfRelIso03_pho" in lepton.fields
     return {
         "lep_iso_ch": lepton.pfRelIso03_chg,
-        "lep_iso_neu": lepton.pfRelIso03_all - lepton.pfRelIso03_chg,
-        "lep_iso_pho": ak.full_like(lepton.pt, np.nan, dtype=np.float64),
+        "lep_iso_neu": lepton.pfRelIso03_neu if split else nan,
+        "lep_iso_pho": lepton.pfRelIso03_pho if split else nan,
     }
 
 
@@ -164,7 +166,7 @@ def lepton_trigger_features(events: ak.Array) -> ak.Array:
 
     features = {
         "lep_pt": _f64(lepton.pt),
-        **{k: _f64(v) for k, v in _isolation(lepton, pf is not None).items()},
+        **{k: _f64(v) for k, v in _isolation(lepton).items()},
         "lep_charge": _f64(lepton.charge),
         "lep_is_ele": _f64(lepton.is_ele),
         "st": st,
@@ -181,5 +183,6 @@ def lepton_trigger_features(events: ak.Array) -> ak.Array:
         "m_ele": m_ele,
         "pt_ele_tot": pt_ele,
         **_hadron_counts(events, pf),
+        NANO_ISOLATION: _f64(lepton.pfRelIso03_all - lepton.pfRelIso03_chg),
     }
     return ak.mask(ak.zip(features), ~ak.is_none(lepton))
