@@ -10,13 +10,14 @@ from jetad._dask import is_dask
 from jetad.datasets import event_weight, require_branches
 from jetad.histograms import cutflow, dataset_weight, feature_histogram, fill_scored
 from jetad.observables import lepton_trigger_features
+from jetad.observables.lepton_trigger import DEFAULT_ERA, btag_working_point
 from jetad.scoring import AnomalyScorer
 
 CUTS = ("one lepton",)
 NEEDED = {
     "Muon": ("pt", "eta", "phi", "mass", "charge", "pfRelIso03_all", "pfRelIso03_chg"),
     "Electron": ("pt", "eta", "phi", "mass", "charge", "pfRelIso03_all", "pfRelIso03_chg"),
-    "Jet": ("pt", "eta", "phi", "mass", "btagDeepFlavB"),
+    "Jet": ("pt", "eta", "phi", "mass"),
 }
 
 #: The features histogrammed, with their binning (bins, low, high; GeV where dimensionful).
@@ -36,15 +37,20 @@ class LeptonTriggerProcessor(processor.ProcessorABC):
     working-point cuts.
 
     Each model is scored on the feature set it was trained on: ``hlt21``, or ``hlt18_nano``
-    for standard NanoAOD without PF candidates, where ``lep_iso_pho`` and the hadron counts
-    are NaN (``jetad.observables.lepton_trigger``). Events whose features are not finite get a
-    NaN score, fail every cut and are counted as ``unscored (MODEL)`` in the cutflow.
+    for standard NanoAOD without PF candidates, where ``lep_iso_neu``, ``lep_iso_pho`` and
+    the hadron counts are NaN (``jetad.observables.lepton_trigger``). Events whose features
+    are not finite get a NaN score, fail every cut and are counted as ``unscored (MODEL)`` in
+    the cutflow.
 
     Args:
         models: ``{name: MODEL.pt}`` of event-level models (``jetad train --model hltvae``).
+        btag: the b-tag era or ``(branch, threshold)``, as for
+            :func:`jetad.observables.lepton_trigger_features` (UL2018, which jetad's
+            samples emulate, by default).
     """
 
-    def __init__(self, models: dict[str, str]):
+    def __init__(self, models: dict[str, str], btag: str | tuple[str, float] = DEFAULT_ERA):
+        self.btag = btag_working_point(btag)
         self.scorers = {name: AnomalyScorer(path) for name, path in models.items()}
         for name, scorer in self.scorers.items():
             if scorer.metadata["feature_set"] not in ("hlt21", "hlt18_nano"):
@@ -55,8 +61,8 @@ class LeptonTriggerProcessor(processor.ProcessorABC):
 
     def process(self, events):
         dataset, lazy = events.metadata["dataset"], is_dask(events)
-        require_branches(events, NEEDED)
-        features = lepton_trigger_features(events)
+        require_branches(events, {**NEEDED, "Jet": (*NEEDED["Jet"], self.btag[0])})
+        features = lepton_trigger_features(events, btag=self.btag)
         selection = PackedSelection()
         selection.add("one lepton", ~ak.is_none(features))
         passed = selection.all(*CUTS)

@@ -54,3 +54,68 @@ def test_nanoaod_isolation_means_the_same_on_every_file(fixture_events):
     np.testing.assert_allclose(
         features.lep_iso_neu_pho, features.lep_iso_neu + features.lep_iso_pho, atol=1e-5
     )
+
+
+def _reference_jets_and_st(events, has_pf: bool):
+    """Brute force, event by event: the jets and S_T of the documented object definitions."""
+    import math
+
+    def dr(a, b):
+        dphi = (a["phi"] - b["phi"] + math.pi) % (2 * math.pi) - math.pi
+        return math.hypot(a["eta"] - b["eta"], dphi)
+
+    rows = []
+    for event in ak.to_list(events[["Muon", "Electron", "Jet", "Photon" if not has_pf else
+                                    "PFCands"]]):  # fmt: skip
+        leptons = [dict(m, eta_max=2.4) for m in event["Muon"]]
+        leptons += [dict(e, eta_max=2.5) for e in event["Electron"]]
+        leptons = [x for x in leptons if abs(x["eta"]) < x["eta_max"]]
+        selected = [x for x in leptons if x["pfRelIso03_all"] < 0.15 and x["pt"] > 10]
+        jets = [j for j in event["Jet"] if j["pt"] > 30 and abs(j["eta"]) < 2.6
+                and j["jetId"] & 2 and all(dr(j, x) > 0.4 for x in selected)]  # fmt: skip
+        if has_pf:
+            photons = [p for p in event["PFCands"] if p["pdgId"] == 22 and p["pt"] > 30]
+        else:
+            photons = [p for p in event["Photon"] if p["pt"] > 30 and p["electronIdx"] < 0]
+        photons = [p for p in photons if all(dr(p, x) > 0.4 for x in selected)]
+        st = sum(j["pt"] for j in jets) + sum(x["pt"] for x in leptons if x["pt"] > 30)
+        rows.append((len(jets), st + sum(p["pt"] for p in photons)))
+    return rows
+
+
+def test_jets_and_st_match_a_brute_force_reference_on_zjets(fixture_events):
+    """Jets cleaned against every selected lepton (a Z's second lepton is not a jet), tight
+    jet ID, photons that are not leptons: n_jets and S_T equal a per-event reference."""
+    events = fixture_events["zjets"]
+    features = lepton_trigger_features(events)
+    keep = ~ak.is_none(features)
+    reference = _reference_jets_and_st(events[keep], has_pf=True)
+    assert ak.to_list(ak.drop_none(features).n_jets) == [float(n) for n, _ in reference]
+    np.testing.assert_allclose(ak.drop_none(features).st, [s for _, s in reference], rtol=1e-5)
+
+
+def test_st_counts_each_electron_once_on_real_drell_yan(realdata):
+    events = load_events(realdata / "nano_dy.root")
+    features = lepton_trigger_features(events)
+    keep = ~ak.is_none(features)
+    reference = _reference_jets_and_st(events[keep], has_pf=False)
+    assert ak.to_list(ak.drop_none(features).n_jets) == [float(n) for n, _ in reference]
+    np.testing.assert_allclose(ak.drop_none(features).st, [s for _, s in reference], rtol=1e-5)
+    matched = events.Photon[(events.Photon.pt > 30) & (events.Photon.electronIdx >= 0)]
+    assert ak.sum(ak.num(matched)) > 0  # the file has photons that are electrons
+
+
+def test_btag_working_point_by_era(fixture_events):
+    from jetad.observables.lepton_trigger import btag_working_point
+
+    events = fixture_events["ttbar"]
+    loose = ak.drop_none(lepton_trigger_features(events, btag=("btagDeepFlavB", 0.05)))
+    medium = ak.drop_none(lepton_trigger_features(events))
+    assert ak.all(loose.n_b >= medium.n_b) and ak.sum(loose.n_b) > ak.sum(medium.n_b)
+    assert btag_working_point("UL2017") == ("btagDeepFlavB", 0.3040)
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown b-tag era '2031'"):
+        lepton_trigger_features(events, btag="2031")
+    with pytest.raises(ValueError, match="Jet_btagPNetB is not in the file"):
+        lepton_trigger_features(events, btag=("btagPNetB", 0.2))

@@ -34,6 +34,7 @@ from jetad.generate.reconstruction import (
     BTagModel,
     btag_ak4,
     constituent_links,
+    jet_id,
     leptons,
     missing_momentum,
     multiplicities,
@@ -127,6 +128,7 @@ def simulate_block(
         {
             **{f: jets[f] for f in ak.fields(jets)},
             **multiplicities(pf, jet_index),
+            **jet_id(pf, jet_index),
             **btag_ak4(jets, truth.heavy_hadrons, rng, BTagModel()),
         }
     )

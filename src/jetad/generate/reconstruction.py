@@ -21,6 +21,7 @@ __all__ = [
     "constituent_links",
     "leptons",
     "missing_momentum",
+    "jet_id",
     "multiplicities",
 ]
 
@@ -127,3 +128,36 @@ def multiplicities(pf: ak.Array, index: ak.Array) -> dict[str, ak.Array]:
         "chMultiplicity": ak.values_astype(ak.sum(charge != 0, axis=2), np.int32),
         "neMultiplicity": ak.values_astype(ak.sum(charge == 0, axis=2), np.int32),
     }
+
+
+#: NanoAOD's jet energy fractions and the PF classes (|pdgId|) they sum.
+ENERGY_FRACTIONS = {"chHEF": 211, "neHEF": 130, "chEmEF": 11, "neEmEF": 22, "muEF": 13}
+
+
+def jet_id(pf: ak.Array, index: ak.Array) -> dict[str, ak.Array]:
+    """NanoAOD's energy fractions and ``jetId`` of AK4 jets from their PF constituents.
+
+    ``jetId`` has bit 2 for the tight ID and bit 4 for tight-lepton-veto, with CMS's UL2018
+    criteria for |η| ≤ 2.6: neutral-hadron and neutral-EM fractions below 0.90, more than one
+    constituent, a charged-hadron fraction and multiplicity above 0; the lepton veto adds
+    muon and charged-EM fractions below 0.80. (jetad's jets have |η| < 2.6 by acceptance.)
+    """
+    constituents = nest_by_jet(pf[ak.flatten(index, axis=2)], ak.num(index, axis=2))
+    energy = four_momenta(constituents).E
+    total = ak.sum(energy, axis=2)
+    kind = abs(constituents.pdgId)
+    fractions = {
+        name: ak.values_astype(ak.sum(energy * (kind == pdg), axis=2) / total, np.float32)
+        for name, pdg in ENERGY_FRACTIONS.items()
+    }
+    charged = ak.sum(constituents.charge != 0, axis=2)
+    tight = (
+        (fractions["neHEF"] < 0.90)
+        & (fractions["neEmEF"] < 0.90)
+        & (ak.num(constituents, axis=2) > 1)
+        & (fractions["chHEF"] > 0)
+        & (charged > 0)
+    )
+    veto = tight & (fractions["muEF"] < 0.80) & (fractions["chEmEF"] < 0.80)
+    jet_id = ak.values_astype(2 * tight + 4 * veto, np.int32)
+    return {**fractions, "jetId": jet_id}

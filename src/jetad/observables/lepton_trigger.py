@@ -6,12 +6,19 @@ Events without one get None.
 
 **Objects.**
 
+- selected leptons: electrons and muons in acceptance with pT > 10 GeV and
+  ``pfRelIso03_all`` < 0.15; the lepton is the leading one above 23 GeV.
 - jets: the file's AK4 ``Jet`` collection (anti-kT R = 0.4 of PF candidates in jetad's
-  samples) with pT > 30 GeV, |η| < 2.6 and ΔR > 0.4 from the lepton; b jets have
-  ``btagDeepFlavB`` > 0.2783 (DeepJet medium).
+  samples) with pT > 30 GeV, |η| < 2.6, the tight jet ID (``Jet_jetId`` bit 2; jetad's
+  generator writes it with CMS's UL2018 criteria; a file without it is read with a warning
+  and no ID) and ΔR > 0.4 from *every* selected lepton, so a Z → ℓℓ event's second lepton is
+  not a jet. b jets pass the era's medium working point (:data:`BTAG_MEDIUM`; ``btag`` sets
+  the era or any ``(branch, threshold)``; jetad's samples emulate UL2018, the default).
 - muons, electrons: the collections' objects with pT > 5 GeV in acceptance.
 - photons: PF photons (pdgId 22) with pT > 30 GeV, or the ``Photon`` collection when the file
-  has no PF candidates.
+  has no PF candidates; both without photons within ΔR < 0.4 of a selected lepton and, for
+  ``Photon``, without those NanoAOD matches to an electron (``Photon_electronIdx`` ≥ 0):
+  S_T counts every electron once.
 
 **Features** (GeV where dimensionful):
 
@@ -48,6 +55,8 @@ and ``Jet_neMultiplicity`` over all jets where those branches exist, otherwise N
 
 from __future__ import annotations
 
+import warnings
+
 import awkward as ak
 import numpy as np
 
@@ -56,7 +65,14 @@ from jetad.clustering import four_momenta
 from jetad.kinematics import delta_r
 from jetad.observables.met import met_decomposition, missing_et
 
-__all__ = ["FEATURES", "NANO_ISOLATION", "lepton_trigger_features"]
+__all__ = [
+    "BTAG_MEDIUM",
+    "DEFAULT_ERA",
+    "FEATURES",
+    "NANO_ISOLATION",
+    "btag_working_point",
+    "lepton_trigger_features",
+]
 
 FEATURES = (
     "lep_pt", "lep_iso_ch", "lep_iso_neu", "lep_iso_pho", "lep_charge", "lep_is_ele",
@@ -68,9 +84,29 @@ FEATURES = (
 #: The isolation that replaces ``lep_iso_neu`` and ``lep_iso_pho`` for standard NanoAOD.
 NANO_ISOLATION = "lep_iso_neu_pho"
 
-LEPTON_PTMIN, LEPTON_ISO = 23.0, 0.15
-JET_PTMIN, JET_ETA, BTAG_MEDIUM = 30.0, 2.6, 0.2783
+LEPTON_PTMIN, LEPTON_ISO, CLEANING_LEPTON_PTMIN = 23.0, 0.15, 10.0
+JET_PTMIN, JET_ETA, CLEANING_DR = 30.0, 2.6, 0.4
 SOFT_LEPTON_PTMIN, PHOTON_PTMIN = 5.0, 30.0
+#: The tight bit of NanoAOD's ``Jet_jetId``.
+JET_ID_TIGHT = 2
+#: DeepJet (``btagDeepFlavB``) medium working points of CMS BTV's UL recommendations.
+BTAG_MEDIUM = {"UL2016preVFP": 0.2598, "UL2016postVFP": 0.2489, "UL2017": 0.3040,
+               "UL2018": 0.2783}  # fmt: skip
+#: The era jetad's generated samples emulate (their b-tag model is tuned to its point).
+DEFAULT_ERA = "UL2018"
+
+
+def btag_working_point(btag: str | tuple[str, float]) -> tuple[str, float]:
+    """``(branch, threshold)`` of an era name in :data:`BTAG_MEDIUM` or of an explicit pair."""
+    if isinstance(btag, str):
+        if btag not in BTAG_MEDIUM:
+            raise ValueError(
+                f"unknown b-tag era {btag!r}; valid: {', '.join(BTAG_MEDIUM)}, "
+                "or a (branch, threshold) pair"
+            )
+        return "btagDeepFlavB", BTAG_MEDIUM[btag]
+    branch, threshold = btag
+    return str(branch), float(threshold)
 
 
 def _f64(array):
@@ -125,34 +161,69 @@ def _leptons(collection: ak.Array, eta_max: float, is_ele: int) -> ak.Array:
     return ak.zip(record)[abs(collection.eta) < eta_max]
 
 
-def lepton_trigger_features(events: ak.Array) -> ak.Array:
+def _away_from(objects: ak.Array, leptons: ak.Array) -> ak.Array:
+    """Per object: whether it lies ΔR > :data:`CLEANING_DR` from every one of ``leptons``."""
+    pairs = ak.cartesian({"o": objects, "l": leptons}, axis=1, nested=True)
+    dr = delta_r(pairs.o.eta, pairs.o.phi, pairs.l.eta, pairs.l.phi)
+    return ak.all(dr > CLEANING_DR, axis=2)
+
+
+def _jet_id(jets: ak.Array) -> ak.Array:
+    if "jetId" in jets.fields:
+        return (jets.jetId & JET_ID_TIGHT) != 0
+    warnings.warn("the file has no Jet_jetId: ℓ+X jets are taken without a jet ID", stacklevel=3)
+    return ak.ones_like(jets.pt, dtype=bool)
+
+
+def _photons(events: ak.Array, pf: ak.Array | None, selected: ak.Array) -> ak.Array | None:
+    """Photons above :data:`PHOTON_PTMIN`, without those that are selected leptons."""
+    if pf is not None:
+        photons = pf[(pf.pdgId == 22) & (pf.pt > PHOTON_PTMIN)]
+    elif "Photon" in events.fields:
+        photons = events.Photon[events.Photon.pt > PHOTON_PTMIN]
+        if "electronIdx" in photons.fields:
+            photons = photons[photons.electronIdx < 0]
+    else:
+        return None
+    return photons[_away_from(photons, selected)]
+
+
+def lepton_trigger_features(
+    events: ak.Array, btag: str | tuple[str, float] = DEFAULT_ERA
+) -> ak.Array:
     """The 21 ℓ+X features of every event, a record per event (None without a lepton).
 
     Works on jetad's PFNano-like files and on standard NanoAOD without PF candidates (see the
-    module docstring for the fallback).
+    module docstring for the objects and the NanoAOD fallback).
+
+    Args:
+        btag: the era of the b-tag working point (:data:`BTAG_MEDIUM`), or a
+            ``(Jet branch, threshold)`` pair.
     """
+    btag_branch, btag_threshold = btag_working_point(btag)
     if is_dask(events):
         import dask_awkward as dak
 
-        return dak.map_partitions(lepton_trigger_features, events)
+        return dak.map_partitions(lepton_trigger_features, events, btag=btag)
     pf = _candidates(events)
     muons = _leptons(events.Muon, 2.4, 0)
     electrons = _leptons(events.Electron, 2.5, 1)
     common = sorted(set(muons.fields) & set(electrons.fields))
     leptons = ak.concatenate([muons[common], electrons[common]], axis=1)
-    isolated = leptons[(leptons.pt > LEPTON_PTMIN) & (leptons.pfRelIso03_all < LEPTON_ISO)]
-    lepton = ak.firsts(isolated[ak.argsort(isolated.pt, axis=1, ascending=False)])
+    isolated = leptons[leptons.pfRelIso03_all < LEPTON_ISO]
+    selected = isolated[isolated.pt > CLEANING_LEPTON_PTMIN]
+    candidates = isolated[isolated.pt > LEPTON_PTMIN]
+    lepton = ak.firsts(candidates[ak.argsort(candidates.pt, axis=1, ascending=False)])
 
     jets = events.Jet
-    away = ak.fill_none(delta_r(jets.eta, jets.phi, lepton.eta, lepton.phi) > 0.4, True)
-    jets = jets[(jets.pt > JET_PTMIN) & (abs(jets.eta) < JET_ETA) & away]
+    if btag_branch not in jets.fields:
+        raise ValueError(f"the b-tag branch Jet_{btag_branch} is not in the file")
+    jets = jets[(jets.pt > JET_PTMIN) & (abs(jets.eta) < JET_ETA) & _jet_id(jets)]
+    jets = jets[_away_from(jets, selected)]
     m_jets, _ = _mass_and_ptsum(jets)
 
-    if pf is not None:
-        photons = pf[(pf.pdgId == 22) & (pf.pt > PHOTON_PTMIN)]
-    elif "Photon" in events.fields:
-        photons = events.Photon[events.Photon.pt > PHOTON_PTMIN]
-    else:
+    photons = _photons(events, pf, selected)
+    if photons is None:
         photons = jets[:, :0]
     hard_leptons = leptons[leptons.pt > PHOTON_PTMIN]
     st = _f64(ak.sum(jets.pt, axis=1)) + _f64(ak.sum(hard_leptons.pt, axis=1))
@@ -172,7 +243,7 @@ def lepton_trigger_features(events: ak.Array) -> ak.Array:
         "st": st,
         "n_jets": _f64(ak.num(jets, axis=1)),
         "m_jets": m_jets,
-        "n_b": _f64(ak.sum(jets.btagDeepFlavB > BTAG_MEDIUM, axis=1)),
+        "n_b": _f64(ak.sum(jets[btag_branch] > btag_threshold, axis=1)),
         "met_parallel": met.parallel,
         "met_perpendicular": met.perpendicular,
         "mt": met.mt,
