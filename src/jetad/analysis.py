@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import warnings
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import hist
 from coffea import processor
 
+from jetad._errors import one_line
 from jetad.datasets import JetadSchema
 
 __all__ = [
@@ -53,6 +55,10 @@ def dask_client(scheduler: str | None = None, workers: int = 2):
     )
     with cluster, Client(cluster) as client:
         yield client
+
+
+#: How coffea's Runner says that no chunk was left to run (every file skipped).
+_NOTHING_LEFT = ("No chunks survived preprocessing", "No chunks returned results")
 
 
 def run_processor(
@@ -90,12 +96,21 @@ def run_processor(
             # the fileset metadata inside: a second run with a changed xsec would get the old one.
             metadata_cache={},
         )
-        try:
-            return runner(fileset, processor_instance=processor_instance, treename="Events")
-        except Exception as err:
-            if skip_bad_files:
-                raise
-            raise RuntimeError(f"processing failed: {type(err).__name__}: {err}") from err
+        with warnings.catch_warnings():
+            # jetad reports skipped files itself (skipped_files); coffea's retries stay quiet
+            warnings.filterwarnings("ignore", message="Performed attempt")
+            warnings.filterwarnings("ignore", message="Skipping bad file")
+            try:
+                return runner(fileset, processor_instance=processor_instance, treename="Events")
+            except ValueError as err:
+                if skip_bad_files and str(err).startswith(_NOTHING_LEFT):
+                    files = sorted(f for entry in fileset.values() for f in entry["files"])
+                    raise RuntimeError(
+                        f"no file could be read, every one was skipped: {', '.join(files)}"
+                    ) from None
+                raise RuntimeError(f"processing failed: {one_line(err)}") from err
+            except Exception as err:
+                raise RuntimeError(f"processing failed: {one_line(err)}") from err
 
 
 def run_dask_awkward(
@@ -136,6 +151,23 @@ def skipped_files(output: dict, fileset: dict) -> list[str]:
     """Files of ``fileset`` that no chunk of the run came from (unreadable, and skipped)."""
     processed = set(output.get("processed", {}))
     return sorted(f for entry in fileset.values() for f in entry["files"] if f not in processed)
+
+
+def load_output(path: str | Path) -> dict:
+    """A processor output saved by :func:`write_outputs` (``histograms.coffea``); a file that
+    is not one gives a one-line ValueError naming it."""
+    from coffea.util import load
+
+    try:
+        output = load(str(path))
+    except Exception as err:  # LZ4, pickle and cloudpickle raise many types for a bad file
+        raise ValueError(
+            f"cannot read {str(path)!r} as a jetad run output (histograms.coffea): "
+            f"{one_line(err)}"
+        ) from None
+    if not isinstance(output, dict):
+        raise ValueError(f"{str(path)!r} is not a jetad run output: it holds a {type(output)}")
+    return output
 
 
 def histograms(output: dict) -> dict[str, hist.Hist]:

@@ -26,6 +26,21 @@ def _progress() -> Progress:
     )
 
 
+def _writable(directory: Path, option: str = "--output") -> Path:
+    """Create ``directory`` and check that it takes files, before any long computation; one
+    line naming the option and the directory when it does not."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".jetad-write-check"
+        probe.touch()
+        probe.unlink()
+    except OSError as err:
+        raise click.ClickException(
+            f"cannot write to {option} {directory}: {err.strerror or err}"
+        ) from None
+    return directory
+
+
 def _key_values(values: tuple[str, ...], option: str) -> dict[str, str]:
     pairs = {}
     for item in values:
@@ -149,7 +164,7 @@ def generate_command(process, events, seed, output, jobs, params, pythia, fatjet
 )
 def samples_command(output, events, seed, jobs, processes, fileset) -> None:
     """Generate one file per process and a coffea fileset JSON describing them."""
-    output.mkdir(parents=True, exist_ok=True)
+    _writable(output)
     requests = [
         {"process": name, "n_events": events, "seed": seed, "output": output / f"{name}.root"}
         for name in (processes or PROCESSES)
@@ -272,6 +287,7 @@ def train_command(
     from jetad.features import get_feature_set
     from jetad.models import TrainConfig, TrainingDiverged
 
+    _writable(output.parent)
     try:
         feature_set = get_feature_set(features)
         x, summary = feature_rows(feature_set, background)
@@ -390,17 +406,17 @@ def evaluate_command(model_path, background, signal, output) -> None:
     from jetad.models import figures_of_merit, load_metadata, score_matrix
     from jetad.plotting import plot_performance
 
+    _writable(output)
     try:
         metadata = load_metadata(model_path)
         feature_set = get_feature_set(metadata["feature_set"])
         x_b, _ = feature_rows(feature_set, background)
         x_s, _ = feature_rows(feature_set, signal)
+        s_b, s_s = score_matrix(model_path, x_b), score_matrix(model_path, x_s)
     except ValueError as err:
         raise click.ClickException(str(err)) from None
-    s_b, s_s = score_matrix(model_path, x_b), score_matrix(model_path, x_s)
     scores = {name: (s_b[:, i], s_s[:, i]) for i, name in enumerate(metadata["scores"])}
     results = {name: figures_of_merit(b, s) for name, (b, s) in scores.items()}
-    output.mkdir(parents=True, exist_ok=True)
     (output / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
     plot_performance(scores, output)
     table = Table(title=f"{model_path.name}: {len(x_b)} background, {len(x_s)} signal rows")
@@ -507,6 +523,7 @@ def run_command(analysis, fileset, models, executor, scheduler, workers, chunksi
         SemivisibleJetProcessor,
     )
 
+    _writable(output)
     if executor == "dask-awkward" and (analysis != "dijet" or jets != "fatjet"):
         raise click.UsageError("--executor dask-awkward runs the dijet analysis with --jets fatjet")
     named = _named_models(models)
@@ -539,7 +556,7 @@ def ntuple_command(fileset, models, executor, scheduler, workers, chunksize, max
 
     if executor == "dask-awkward":
         raise click.UsageError("ntuples are written per chunk: use iterative, futures or dask")
-    output.mkdir(parents=True, exist_ok=True)
+    _writable(output)
     removed = remove_partial_chunks(output)
     if removed:
         console.print(f"removed {removed} partial chunk file(s) of an interrupted run")
@@ -592,19 +609,27 @@ def bumphunt_command(histograms, cuts, datasets, luminosity, mjj_min, toys, outp
     import json
 
     import numpy as np
-    from coffea.util import load
 
+    from jetad.analysis import load_output
     from jetad.bumphunt import bump_hunt
     from jetad.plotting import plot_bumphunt
 
-    mjj = load(histograms)["mjj"]
+    try:
+        output_histograms = load_output(histograms)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
+    if "mjj" not in output_histograms:
+        raise click.ClickException(
+            f"{histograms} has no m_jj histogram ('mjj'); it holds {sorted(output_histograms)}"
+        )
+    mjj = output_histograms["mjj"]
     chosen = list(datasets) or list(mjj.axes["dataset"])
     unknown = [d for d in chosen if d not in mjj.axes["dataset"]]
     if unknown:
         raise click.ClickException(
             f"no dataset {unknown} in {histograms}; available: {list(mjj.axes['dataset'])}"
         )
-    output.mkdir(parents=True, exist_ok=True)
+    _writable(output)
     results = {}
     for model in mjj.axes["model"]:
         for cut in ("none", *cuts):
@@ -640,7 +665,12 @@ def bumphunt_command(histograms, cuts, datasets, luminosity, mjj_min, toys, outp
 @main.command("inject")
 @click.option("--background", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option("--signal", type=click.Path(exists=True, path_type=Path), required=True)
-@click.option("--s-over-b", type=click.FloatRange(min=0.0), required=True, help="e.g. 0.01")
+@click.option(
+    "--s-over-b",
+    type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+    required=True,
+    help="Signal over background, in (0, 1), e.g. 0.01.",
+)
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True, help="ROOT file.")
 @click.option(
@@ -656,6 +686,7 @@ def inject_command(background, signal, s_over_b, seed, output, fileset, dataset)
     from jetad.datasets import load_fileset
     from jetad.pseudodata import inject_signal
 
+    _writable(output.parent)
     try:
         summary = inject_signal(background, signal, s_over_b, output, seed=seed)
         if fileset is not None:
@@ -691,7 +722,12 @@ def inject_command(background, signal, s_over_b, seed, output, fileset, dataset)
 )
 @click.option("--seed", "-s", type=int, default=1, show_default=True)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option("--s-over-b", type=click.FloatRange(min=0.0), default=0.03, show_default=True)
+@click.option(
+    "--s-over-b",
+    type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+    default=0.03,
+    show_default=True,
+)
 @click.option("--toys", type=click.IntRange(min=10), default=100, show_default=True)
 @click.option(
     "--epochs",
@@ -704,6 +740,7 @@ def demo_command(output, events, seed, jobs, s_over_b, toys, epochs) -> None:
     Dask LocalCluster, hunt for bumps and write report.md/report.html into OUTPUT."""
     from jetad.demo import run_demo
 
+    _writable(output)
     for path in run_demo(click.get_current_context(), output, events, seed, jobs, s_over_b,
                          toys, epochs):  # fmt: skip
         console.print(f"[bold green]report: {path}")

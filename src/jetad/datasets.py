@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from coffea.nanoevents import PFNanoAODSchema
 
+from jetad._errors import one_line
+
 __all__ = [
     "JetadSchema",
     "event_weight",
@@ -110,7 +112,7 @@ def open_events(path: str | os.PathLike, mode: str = "eager"):
                 {path: "Events"}, schemaclass=JetadSchema, mode=mode
             ).events()
     except Exception as err:  # uproot and coffea raise many types for a bad file
-        raise ValueError(f"cannot read {path!r} as NanoAOD: {type(err).__name__}: {err}") from None
+        raise ValueError(f"cannot read {path!r} as NanoAOD: {one_line(err)}") from None
 
 
 def require_branches(events, needed: dict[str, tuple[str, ...]]) -> None:

@@ -24,7 +24,7 @@ import awkward as ak
 import numpy as np
 from coffea.ml_tools.torch_wrapper import torch_wrapper
 
-from jetad.models.export import load_metadata
+from jetad.models.export import load_metadata, load_model
 
 __all__ = ["AnomalyScorer"]
 
@@ -45,6 +45,7 @@ class AnomalyScorer(torch_wrapper):
         features: tuple[str, ...] | None = None,
     ):
         self.metadata = load_metadata(model_path)
+        load_model(model_path)  # a corrupt file fails here, in one line, not on a worker
         expected = tuple(self.metadata["features"])
         if feature_set is not None and feature_set != self.metadata["feature_set"]:
             raise ValueError(

@@ -119,3 +119,31 @@ def test_btag_working_point_by_era(fixture_events):
         lepton_trigger_features(events, btag="2031")
     with pytest.raises(ValueError, match="Jet_btagPNetB is not in the file"):
         lepton_trigger_features(events, btag=("btagPNetB", 0.2))
+
+
+def test_hadron_counts_use_the_whole_nanoaod_v15_candidate_collection(tmp_path):
+    """In NanoAOD v15 naming (``PFCand``) the hadron counts are taken over every stored
+    candidate, not only the fat-jet constituents."""
+    from conftest import FIXTURES
+    from test_constituents import _collections, _write
+
+    flat, group = _collections(FIXTURES / "ttbar.root")
+    links = group("FatJetPFCands")
+    branches = {
+        **flat,
+        "PFCand": group("PFCands"),
+        "FatJet": group("FatJet"),
+        "FatJetPFCand": ak.zip({"jetIdx": links.jetIdx, "pfCandIdx": links.pFCandsIdx}),
+        "Jet": group("Jet"),
+        "Muon": group("Muon"),
+        "Electron": group("Electron"),
+        "MET_pt": group("MET").pt,
+        "MET_phi": group("MET").phi,
+    }
+    events = load_events(_write(tmp_path / "v15.root", branches))
+    features = lepton_trigger_features(events)
+    keep = ~ak.is_none(features)
+    expected = ak.sum(abs(events.PFCand.pdgId[keep]) == 211, axis=1)
+    in_fat_jets = ak.num(events.FatJetPFCand[keep])
+    assert ak.all(ak.drop_none(features).n_charged == expected)
+    assert ak.any(expected > in_fat_jets)

@@ -15,6 +15,8 @@ import awkward as ak
 import numpy as np
 import uproot
 
+from jetad._errors import one_line
+
 __all__ = ["read_events", "write_events"]
 
 COMPRESSION = uproot.ZLIB(6)
@@ -73,7 +75,7 @@ def read_events(path: str | os.PathLike) -> dict[str, ak.Array]:
         with uproot.open(path) as file:
             arrays = file["Events"].arrays(how=dict)
     except Exception as err:  # uproot raises many types for a bad file
-        raise ValueError(f"cannot read {str(path)!r}: {type(err).__name__}: {err}") from None
+        raise ValueError(f"cannot read {str(path)!r}: {one_line(err)}") from None
     counters = {name[1:] for name in arrays if name.startswith("n") and name[1:]}
     block, collections = {}, {}
     for name, array in arrays.items():

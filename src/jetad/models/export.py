@@ -30,6 +30,7 @@ __all__ = [
     "check_working_points",
     "export",
     "load_metadata",
+    "load_model",
     "metadata_path",
     "score_matrix",
 ]
@@ -134,8 +135,21 @@ def load_metadata(model_path: str | Path) -> dict:
     return metadata
 
 
+def load_model(model_path: str | Path) -> torch.jit.ScriptModule:
+    """The exported TorchScript model; a one-line ValueError naming the file when it is
+    missing, truncated or not a TorchScript archive."""
+    try:
+        return torch.jit.load(str(model_path), map_location="cpu")
+    except Exception as err:  # torch raises RuntimeError, ValueError, OSError…
+        message = " ".join(str(err).split()).split(". ")[0]
+        raise ValueError(
+            f"model {str(model_path)!r} is not a readable TorchScript file: "
+            f"{type(err).__name__}: {message}"
+        ) from None
+
+
 def score_matrix(model_path: str | Path, x: np.ndarray) -> np.ndarray:
     """Scores of a ``(rows, features)`` matrix with the exported model, on the CPU."""
-    model = torch.jit.load(str(model_path))
+    model = load_model(model_path)
     with torch.no_grad():
         return model(torch.from_numpy(np.asarray(x, dtype=np.float32))).numpy()
