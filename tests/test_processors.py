@@ -290,3 +290,38 @@ def test_file_without_luminosity_block_is_read(tmp_path, models):
         out = run_processor(_processor("dijet", models), {"skim": {"files": {path: "Events"}}},
                             executor="iterative")  # fmt: skip
     assert out["cutflow"]["skim"]["all"] == 200
+
+
+class _KillsItsWorkerOnce(DijetAnomalyProcessor):
+    """A dijet processor whose Dask worker process dies the first time it meets a chunk that
+    does not start a file (``marker`` records that it has)."""
+
+    def __init__(self, models, marker: str):
+        super().__init__(models)
+        self.marker = marker
+
+    def process(self, events):
+        import os
+
+        if events.metadata.get("entrystart", 0) > 0 and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os._exit(1)  # the worker process dies mid-run, as under a batch system's kill
+        return super().process(events)
+
+
+@pytest.mark.slow
+def test_a_dask_worker_killed_mid_run_changes_nothing(models, tmp_path):
+    from distributed import LocalCluster
+
+    marker = tmp_path / "killed"
+    fileset = _fileset("dijet")
+    model = {"model": models["dijet"]}
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        disturbed = run_processor(_KillsItsWorkerOnce(model, str(marker)), fileset,
+                                  executor="dask", chunksize=70,
+                                  scheduler=cluster.scheduler_address)  # fmt: skip
+    assert marker.exists()  # a worker did die
+    undisturbed = run_processor(DijetAnomalyProcessor(model), fileset, executor="iterative",
+                                chunksize=70)  # fmt: skip
+    _assert_identical(disturbed, undisturbed)
+    assert all(n == 200 for n in disturbed["processed"].values())
