@@ -1,6 +1,7 @@
 """Model quality on generated samples: AUC and SIC of every anomaly score, side by side.
 
     python bench/models.py [--qcd-events 100000] [--scale 1.0] [--ensemble 5] [--seed 1]
+                           [--batch-size 1000]
 
 1. **LHCO-like**: ``wprime_xy`` against ``qcd_dijet`` with the ``lhco`` features (R = 1.0
    jets), on ``--qcd-events`` QCD events (100k: the size users train on; 20k of them are held
@@ -65,7 +66,7 @@ def line(name: str, background: np.ndarray, signal: np.ndarray) -> None:
     )
 
 
-def lhco(qcd_events: int, ensemble: int, seed: int) -> None:
+def lhco(qcd_events: int, ensemble: int, seed: int, batch_size: int) -> None:
     background = cached_rows("lhco", "qcd_dijet", qcd_events, seed)
     signal = cached_rows("lhco", "wprime_xy", 5000, seed)
     train_b, test_b = split(background, seed, min(N_TEST, len(background) // 2))
@@ -74,10 +75,13 @@ def lhco(qcd_events: int, ensemble: int, seed: int) -> None:
         f"{len(signal)} W' test events (lhco features)"
     )
     start = time.perf_counter()
-    vae = train(train_b, TrainConfig.for_model("vae", ensemble=ensemble, seed=seed))
+    vae = train(
+        train_b,
+        TrainConfig.for_model("vae", ensemble=ensemble, seed=seed, batch_size=batch_size),
+    )
     print(
         f"  VAE ensemble of {ensemble} trained in {time.perf_counter() - start:.0f} s, "
-        f"chosen epochs {vae.chosen_epochs} ({', '.join(vae.rules)})"
+        f"batch {batch_size}, chosen epochs {vae.chosen_epochs} ({', '.join(vae.rules)})"
     )
     for k, member in enumerate(vae.members):
         s_b, s_s = scores(vae, test_b, [member]), scores(vae, signal, [member])
@@ -85,7 +89,7 @@ def lhco(qcd_events: int, ensemble: int, seed: int) -> None:
     s_b, s_s = scores(vae, test_b), scores(vae, signal)
     line(f"VAE ensemble-mean KL ({ensemble})", s_b[:, 0], s_s[:, 0])
     line("VAE ensemble-mean MSE", s_b[:, 1], s_s[:, 1])
-    ae = train(train_b, TrainConfig.for_model("ae", seed=seed))
+    ae = train(train_b, TrainConfig.for_model("ae", seed=seed, batch_size=batch_size))
     line("AE MSE", scores(ae, test_b)[:, 0], scores(ae, signal)[:, 0])
 
 
@@ -119,8 +123,12 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="semivisible sample-size factor")
     parser.add_argument("--ensemble", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=1000, help="VAE and AE batch")
+    parser.add_argument("--skip-semivisible", action="store_true")
     args = parser.parse_args()
-    lhco(args.qcd_events, args.ensemble, args.seed)
+    lhco(args.qcd_events, args.ensemble, args.seed, args.batch_size)
+    if args.skip_semivisible:
+        return
     semivisible(args.scale, args.seed)
 
 
