@@ -106,10 +106,9 @@ class TrainConfig:
 
         - ``vae``, ``ae``: Bortolato et al. (paper and github alekssmolkovic/BuHuLaSpa):
           3×64 SeLU, Adadelta with TensorFlow's defaults (lr 1e-3, ρ 0.95, ε 1e-7), batch
-          1000 (the paper; the code uses 128, which gave the same AUCs on 80k QCD rows at a
-          fifth of the speed: ``bench/models.py --batch-size 128``), at most 100 epochs,
-          MaxAbs inputs (latent 1 for the VAE; 3 for the AE, which has no KL to regularise
-          it);
+          1000 (the paper; the code uses 128, about 5× slower per epoch), at most 100
+          epochs, MaxAbs inputs (latent 1 for the VAE; 3 for the AE, which has no KL to
+          regularise it);
         - ``wnae``: Eble (CMS MLG-24-002): 10-10-6-10-10, AdamW 5e-4, batch 256,
           quantile→normal inputs, PCD Langevin chains of 10 steps;
         - ``nae``: the same network, 20 epochs of AE pre-training, then the NAE loss with
