@@ -311,7 +311,8 @@ class _Tracker:
             self.progress(self.members[k], epoch, {**metrics, "status": status,
                                                    "attempt": self.attempt})
 
-    def outcome(self, k: int, network: nn.Module | None, states: list | None) -> _Member:
+    def outcome(self, k: int, load: Callable[[int], nn.Module]) -> _Member:
+        """Member ``k``'s report, and its network at the chosen epoch (``load(epoch)``)."""
         history = self.histories[k]
         epochs_run = len(history.get("train_loss", []))
         common = {"member": self.members[k], "attempt": self.attempt, "seed": self.seeds[k],
@@ -321,7 +322,7 @@ class _Tracker:
             return _Member(report, history, None)
         epoch, rule = choose_epoch(self.config.model, history)
         report = MemberReport(status="healthy", chosen_epoch=epoch, rule=rule, **common)
-        return _Member(report, history, states[epoch](network) if states else network)
+        return _Member(report, history, load(epoch))
 
 
 def _train_stacked(config, x_train, x_val, members, seeds, learning_rate, attempt, progress):
@@ -369,9 +370,7 @@ def _train_stacked(config, x_train, x_val, members, seeds, learning_rate, attemp
         if not tracker.training():
             break
     return [
-        tracker.outcome(k, networks[k], [
-            (lambda net, s=s, k=k: stacked.load_member(net, s, k)) for s in states
-        ])
+        tracker.outcome(k, lambda epoch, k=k: stacked.load_member(networks[k], states[epoch], k))
         for k in range(len(seeds))
     ]
 
@@ -428,14 +427,11 @@ def _train_one(config, x_train, x_val, member, seed, learning_rate, attempt, pro
         if not tracker.training():
             break
 
-    def restore(state):
-        def load(net: nn.Module) -> nn.Module:
-            net.load_state_dict(state)
-            return net
+    def load(epoch: int) -> nn.Module:
+        network.load_state_dict(states[epoch])
+        return network
 
-        return load
-
-    return [tracker.outcome(0, network, [restore(s) for s in states])]
+    return [tracker.outcome(0, load)]
 
 
 def train(
