@@ -1,4 +1,5 @@
-"""The bump hunt on smooth dijet spectra: fit quality, an injected bump, and no false claims."""
+"""The bump hunt on smooth dijet spectra: the weighted likelihood, window widths, no false
+claims on background only, an injected bump found, and pyBumpHunter's BumpHunter1D agreeing."""
 
 from __future__ import annotations
 
@@ -9,10 +10,19 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from jetad.bumphunt import bump_hunt, dijet_function, fit_background
+from jetad.bumphunt import (
+    Spectrum,
+    bump_hunt,
+    dijet_function,
+    fit_background,
+    gaussian_signal,
+    scan,
+    spurious_signal,
+)
 
 EDGES = np.array([e for e in 1500 * 1.06 ** np.arange(30) if e < 9000])  # ~6% bins, as m_jj
 MID, WIDTH = 0.5 * (EDGES[1:] + EDGES[:-1]), np.diff(EDGES)
+MASS = 3500.0
 
 
 def background(total: float) -> np.ndarray:
@@ -20,101 +30,226 @@ def background(total: float) -> np.ndarray:
     return total * shape / shape.sum()
 
 
+def poisson(expected: np.ndarray, seed: int) -> Spectrum:
+    return Spectrum.from_counts(np.random.default_rng(seed).poisson(expected), EDGES)
+
+
+def signal_for(z_expected: float, expected: np.ndarray) -> np.ndarray:
+    """A Gaussian signal at MASS whose S/√B within ±1 σ is ``z_expected``."""
+    unit = gaussian_signal(EDGES, MASS, 1.0)
+    core = (MID > MASS * 0.935) & (MID < MASS * 1.065)
+    return unit * z_expected * np.sqrt(expected[core].sum()) / unit[core].sum()
+
+
 def test_fit_recovers_a_smooth_spectrum():
-    counts = np.random.default_rng(3).poisson(background(1e6)).astype(float)
-    fit = fit_background(counts, EDGES)
+    fit = fit_background(poisson(background(1e6), 3))
     assert fit.valid and len(fit.parameters) in (3, 4)
-    assert 0.3 < fit.chi2_ndf < 2.0
+    assert 0.3 < fit.chi2_ndf < 2.0 and 0.01 < fit.p_value < 0.99
     populated = background(1e6) > 100  # the far tail holds a handful of events
     np.testing.assert_allclose(
         np.array(fit.expected)[populated], background(1e6)[populated], rtol=0.03
     )
 
 
-def test_finds_an_injected_gaussian_bump():
-    signal = 150 * np.diff(stats.norm.cdf(EDGES, 3500, 175))
+@pytest.mark.parametrize("n_parameters", [3, 4, 5])
+def test_newton_minimum_is_iminuits_extended_binned_nll_minimum(n_parameters):
+    """The hand-written likelihood is iminuit's ExtendedBinnedNLL with (Σw, Σw²) (Bohm–Zech
+    scaled Poisson), and its Newton minimum is one Minuit cannot improve on."""
+    from iminuit import Minuit
+    from iminuit.cost import ExtendedBinnedNLL
+
+    from jetad.bumphunt import _fit, _Integrator, _starting_values
+
+    rng = np.random.default_rng(11)
+    events = rng.poisson(background(3e5))[:24]  # every bin filled
+    weights = [rng.uniform(0.5, 1.5, n) * 0.02 for n in events]
+    spectrum = Spectrum([w.sum() for w in weights], [(w**2).sum() for w in weights], EDGES[:25])
+    k, s = spectrum.effective(), spectrum.scale()
+    start = _starting_values(k, s, spectrum.edges, n_parameters)
+    ours = _fit(k, s, spectrum.edges, start, np.ones(len(k), dtype=bool))
+    minimum = np.array([ours.log_p0, *ours.parameters[1:]])
+
+    integrate = _Integrator(spectrum.edges)
+
+    def cumulative(edges, *values):
+        return np.concatenate([[0.0], np.cumsum(integrate(np.array(values)))])
+
+    names = [f"a{i}" for i in range(n_parameters)]
+    cost = ExtendedBinnedNLL(
+        np.column_stack([spectrum.sumw, spectrum.sumw2]), spectrum.edges, cumulative, name=names
+    )
+    assert cost(*minimum) == pytest.approx(ours.deviance, rel=1e-10)
+    minuit = Minuit(cost, *minimum)
+    minuit.strategy = 2
+    minuit.migrad()
+    assert minuit.fval >= ours.deviance - 1e-6
+
+
+def test_weighted_simulation_gives_the_unweighted_significance():
     expected = background(1e5)
-    counts = np.random.default_rng(1).poisson(expected + signal).astype(float)
-    result = bump_hunt(counts, EDGES, window_bins=3, n_toys=20)
-    assert result.window[0] < 3500 < result.window[1]
-    first = np.searchsorted(EDGES, result.window[0])
-    window = slice(first, first + 3)
-    asimov = signal[window].sum() / np.sqrt(expected[window].sum())  # ≈ 6
-    assert abs(result.local_significance - asimov) < 2.0
+    events = np.random.default_rng(1).poisson(expected + signal_for(6, expected))
+    unweighted = bump_hunt(Spectrum.from_counts(events, EDGES), n_toys=0)
+    rng = np.random.default_rng(2)
+    weights = [rng.uniform(0.5, 1.5, n) * 3.7e-3 for n in events]  # σ / Σ genWeight-like
+    weighted = Spectrum([w.sum() for w in weights], [(w**2).sum() for w in weights], EDGES)
+    result = bump_hunt(weighted, n_toys=0)
+    assert result.window == unweighted.window
+    # Σw²/Σw² loses 1/(1 + var/mean²) = 1/1.083 of the events: Z shrinks by ≈ 4%
+    assert result.local_significance == pytest.approx(unweighted.local_significance, abs=0.5)
+    assert result.local_significance < unweighted.local_significance
+
+
+def test_luminosity_does_not_change_the_significance_of_unit_weight_data():
+    expected = background(1e5)
+    counts = np.random.default_rng(1).poisson(expected + signal_for(4, expected)).astype(float)
+    plain = bump_hunt(Spectrum.from_counts(counts, EDGES), n_toys=10)
+    scaled = bump_hunt(Spectrum(counts * 1000, counts * 1000**2, EDGES), n_toys=10)
+    assert scaled.local_significance == pytest.approx(plain.local_significance, rel=1e-9)
+    assert scaled.global_p_value == plain.global_p_value and scaled.window == plain.window
+
+
+def test_background_only_claims_2_sigma_globally_in_at_most_5_percent():
+    """200 background-only spectra, each hunted with every width, against the largest local Z
+    of 300 toys of a fit (what bump_hunt's global significance counts)."""
+    expected = background(1e5)
+    reference = bump_hunt(poisson(expected, 999), n_toys=300, seed=1)
+    maxima = np.array(reference.toy_maxima)
+    local = np.array([bump_hunt(poisson(expected, s), n_toys=0).local_significance
+                      for s in range(200)])  # fmt: skip
+    p_global = (1 + (maxima[None, :] >= local[:, None]).sum(axis=1)) / (1 + len(maxima))
+    claims = np.mean(stats.norm.isf(p_global) > 2)
+    assert claims <= 0.05, f"{claims:.1%} of background-only spectra claim > 2σ globally"
+    assert 0.01 < reference.gof_p_value < 0.99
+
+
+def test_a_5_sigma_bump_is_found_in_the_right_window_with_every_width():
+    expected = background(1e5)
+    result = bump_hunt(poisson(expected + signal_for(5, expected), 1), n_toys=20)
+    for window in result.windows:
+        assert window.low < MASS < window.high, window
+        assert window.local_significance > 3
     assert result.global_p_value == pytest.approx(1 / 21)  # beyond every toy
     assert result.to_dict()["fit"]["n_parameters"] == len(result.fit.parameters)
 
 
 @pytest.mark.parametrize("seed", [100, 101, 102])
 def test_background_only_claims_nothing(seed):
-    counts = np.random.default_rng(seed).poisson(background(1e5)).astype(float)
-    result = bump_hunt(counts, EDGES, n_toys=20, seed=seed)
+    result = bump_hunt(poisson(background(1e5), seed), n_toys=20, seed=seed)
     assert result.global_significance < 2.0
+
+
+def test_agrees_with_pybumphunter():
+    """BumpHunter1D (pyBumpHunter) scans the same histogram against the same background with
+    the same widths: the same window, and its exact Poisson significance within 0.25σ of the
+    asymptotic likelihood-ratio Z used here."""
+    from pyBumpHunter import BumpHunter1D
+
+    expected = background(1e5)
+    counts = np.random.default_rng(7).poisson(expected + signal_for(5, expected))
+    result = bump_hunt(Spectrum.from_counts(counts, EDGES), n_toys=0)
+    fitted = np.array(result.masked_fit.expected)
+    widths = [w.width_bins for w in result.windows]
+    local = [scan(counts.astype(float), fitted, w) for w in widths]
+    best = int(np.argmax([z.max() for z in local]))
+    position, z_ours = int(np.argmax(local[best])), float(local[best].max())
+
+    hunter = BumpHunter1D(rang=(EDGES[0], EDGES[-1]), bins=EDGES, width_min=min(widths),
+                          width_max=max(widths), npe=10, nworker=1, seed=0)  # fmt: skip
+    hunter.bump_scan(counts, fitted, is_hist=True, do_pseudo=False)
+    assert int(hunter.min_loc_ar[0]) == position
+    assert int(hunter.min_width_ar[0]) == widths[best]
+    z_bumphunter = stats.norm.isf(hunter.min_Pval_ar[0])
+    assert z_ours == pytest.approx(z_bumphunter, abs=0.25)
+    assert EDGES[position] < MASS < EDGES[position + widths[best]]
+
+
+def test_spurious_signal_on_smooth_toys_is_a_unit_gaussian():
+    ratios = np.concatenate([spurious_signal(poisson(background(1e5), s)).ratio for s in range(8)])
+    assert np.all(np.isfinite(ratios))
+    assert abs(ratios.mean()) < 0.3 and 0.6 < ratios.std() < 1.4
 
 
 def test_rejects_mismatched_input():
     with pytest.raises(ValueError, match="n bins and n \\+ 1 edges"):
-        bump_hunt(np.ones(5), np.arange(5.0))
-    with pytest.raises(ValueError, match="window_bins must lie in 1..5"):
-        bump_hunt(np.ones(5), np.arange(6.0) * 1000 + 1500, window_bins=9)
+        Spectrum.from_counts(np.ones(5), np.arange(5.0))
+    with pytest.raises(ValueError, match="window widths must lie in 1..3"):
+        bump_hunt(Spectrum.from_counts(np.ones(6), np.arange(7.0) * 1000 + 1500), widths=(9,))
 
 
-def test_cli_on_a_histograms_file(tmp_path):
-    import json
-
-    from click.testing import CliRunner
+def _histograms_file(tmp_path, weight=1.0):
     from coffea.util import save
 
-    from jetad.cli import main
     from jetad.histograms import MJJ_EDGES, mjj_histogram
 
     h = mjj_histogram()
     centers = 0.5 * (MJJ_EDGES[1:] + MJJ_EDGES[:-1])
-    shape = dijet_function(centers, np.array([1.0, 10.0, 5.0])) * np.diff(MJJ_EDGES)
+    turn_on = stats.norm.cdf(centers, 2300, 150)
+    shape = turn_on * dijet_function(centers, np.array([1.0, 10.0, 5.0])) * np.diff(MJJ_EDGES)
     smooth = np.random.default_rng(5).poisson(1e5 * shape / shape.sum())
     bump = smooth + np.random.default_rng(6).poisson(
-        300 * np.diff(stats.norm.cdf(MJJ_EDGES, 4000, 200))
+        600 * np.diff(stats.norm.cdf(MJJ_EDGES, 4000, 250))
     )
     for cut, values in (("none", bump), ("eff1", smooth)):
-        h.fill(dataset="pseudo", model="vae", cut=cut, mjj=centers, weight=values / 1000.0)
+        h.fill(dataset="pseudo", model="vae", cut=cut, mjj=np.repeat(centers, values))
+    qcd = np.random.default_rng(8).poisson(2e5 * shape / shape.sum())
+    h.fill(dataset="qcd", model="vae", cut="none", mjj=np.repeat(centers, qcd),
+           weight=np.full(qcd.sum(), weight))  # fmt: skip
     save({"mjj": h}, tmp_path / "histograms.coffea")
-    result = CliRunner().invoke(
-        main,
-        [
-            "bumphunt",
-            str(tmp_path / "histograms.coffea"),
-            "--cut",
-            "eff1",
-            "--toys",
-            "20",
-            "--mjj-min",
-            "1500",
-            "--output",
-            str(tmp_path / "bh"),
-        ],
-    )
+    return tmp_path / "histograms.coffea"
+
+
+def _bumphunt(*arguments):
+    from click.testing import CliRunner
+
+    from jetad.cli import main
+
+    return CliRunner().invoke(main, ["bumphunt", *map(str, arguments)])
+
+
+def test_cli_on_a_histograms_file(tmp_path):
+    path = _histograms_file(tmp_path, weight=0.05)
+    result = _bumphunt(path, "--dataset", "pseudo", "--cut", "eff1", "--toys", 20,
+                       "--spurious-signal", "qcd", "--output", tmp_path / "bh")  # fmt: skip
     assert result.exit_code == 0, result.output
-    hunt = json.loads((tmp_path / "bh" / "bumphunt.json").read_text())["vae"]
+    report = json.loads((tmp_path / "bh" / "bumphunt.json").read_text())
+    hunt = report["hunts"]["vae"]
     assert hunt["none"]["window"][0] < 4000 < hunt["none"]["window"][1]
     assert hunt["none"]["local_significance"] > 4 > hunt["eff1"]["global_significance"]
-    assert (tmp_path / "bh" / "bumphunt_vae_none.png").exists()
-    bad = CliRunner().invoke(
-        main,
-        [
-            "bumphunt",
-            str(tmp_path / "histograms.coffea"),
-            "--cut",
-            "eff7",
-            "--output",
-            str(tmp_path / "x"),
-        ],
-    )
-    assert bad.exit_code == 1 and "no cut 'eff7'" in bad.output
+    assert hunt["none"]["fit"]["p_value"] > 0.01
+    assert hunt["none"]["fit_range"][0] > 2300  # above the turn-on found in the spectrum
+    assert report["spurious_signal"]["dataset"] == "qcd"
+    assert report["spurious_signal"]["max_abs_ratio"] < 4
+    for name in ("bumphunt_vae_none.png", "bumphunt_vae_eff1.png", "spurious_signal_qcd.png"):
+        assert (tmp_path / "bh" / name).exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("--dataset", "pseudo", "--cut", "eff7"), "no cut 'eff7'"),
+        ((), "holds datasets ['pseudo', 'qcd']: choose the spectrum with --dataset"),
+        (("--dataset", "signal"), "no dataset ['signal']"),
+        (("--dataset", "pseudo", "--luminosity", 1000), "hold unit-weight events"),
+    ],
+)
+def test_cli_bad_options_get_one_line(tmp_path, arguments, message):
+    result = _bumphunt(_histograms_file(tmp_path), *arguments, "--output", tmp_path / "x")
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_histogram_without_an_mjj_axis(tmp_path):
+    import hist
+    from coffea.util import save
+
+    h = hist.Hist.new.StrCat(["d"], name="dataset").Reg(10, 0, 1, name="score").Weight()
+    save({"mjj": h}, tmp_path / "odd.coffea")
+    result = _bumphunt(tmp_path / "odd.coffea", "--output", tmp_path / "x")
+    assert result.exit_code == 1 and "has no 'mjj' axis" in result.output
 
 
 def test_json_is_strict_even_when_p0_overflows():
-    counts = np.random.default_rng(4).poisson(background(1e4)).astype(float)
-    result = bump_hunt(counts, EDGES, n_toys=10)
+    result = bump_hunt(poisson(background(1e4), 4), n_toys=10)
     assert np.exp(result.fit.log_p0) == pytest.approx(result.fit.parameters[0])
     overflowing = dataclasses.replace(
         result.fit, parameters=(np.inf, *result.fit.parameters[1:]), log_p0=800.0

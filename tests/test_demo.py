@@ -32,8 +32,9 @@ def test_small_demo_writes_every_output(tmp_path):
         metrics = json.loads((out / "models" / f"{model}_evaluation" / "metrics.json").read_text())
         assert all(0.0 <= m["auc"] <= 1.0 for m in metrics.values())
     bumphunt = json.loads((out / "bumphunt.json").read_text())
-    assert set(bumphunt["vae"]) == {"none", "eff10", "eff1"}
-    for cut, result in bumphunt["vae"].items():  # this few events may leave too few bins
+    assert bumphunt["datasets"] == ["pseudodata"]
+    assert set(bumphunt["hunts"]["vae"]) == {"none", "eff10", "eff1"}
+    for cut, result in bumphunt["hunts"]["vae"].items():  # this few events may leave too few bins
         if "skipped" not in result:
             assert result["local_significance"] >= 0 and (out / f"bumphunt_vae_{cut}.png").is_file()
     cutflow = json.loads((out / "cutflow.json").read_text())["cutflow"]

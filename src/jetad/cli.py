@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from jetad.bumphunt import WIDTHS
 from jetad.datasets import write_fileset
 from jetad.generate import PROCESSES, GenerationSummary, generate, generate_many
 
@@ -242,10 +243,18 @@ def samples_command(output, events, seed, jobs, processes, fileset) -> None:
     default=None,
     help="Optimiser step.  [default: the model's paper: 1e-3 for vae and ae (Keras' Adadelta)]",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=None,
-              help="[default: 128 for vae and ae, 256 for the others]")
-@click.option("--clip-grad-norm", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Clip each member's gradient 2-norm to this value.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="[default: 128 for vae and ae, 256 for the others]",
+)
+@click.option(
+    "--clip-grad-norm",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Clip each member's gradient 2-norm to this value.",
+)
 @click.option(
     "--on-divergence",
     type=click.Choice(["retry", "drop"]),
@@ -586,78 +595,98 @@ def ntuple_command(fileset, models, executor, scheduler, workers, chunksize, max
     "--dataset",
     "datasets",
     multiple=True,
-    help="Datasets to sum into the spectrum (repeatable); all by default.",
+    help="Dataset(s) summed into the spectrum (repeatable); required when the file holds more "
+    "than one, so that signal simulation is never summed into data unasked.",
 )
 @click.option(
     "--luminosity",
-    type=float,
-    default=1000.0,
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
     show_default=True,
-    help="Integrated luminosity in pb^-1 that turns weights into events.",
+    help="Integrated luminosity (pb^-1) that scales simulation weighted to 1 pb^-1; refused "
+    "for unit-weight data. Significances do not depend on it (the fit uses Σw²).",
 )
 @click.option(
     "--mjj-min",
     type=float,
-    default=2700.0,
+    default=None,
+    help="Lower end of the fit range (GeV) [default: one bin above the peak of dN/dm_jj].",
+)
+@click.option(
+    "--width",
+    "widths",
+    type=click.IntRange(min=1),
+    multiple=True,
+    default=WIDTHS,
     show_default=True,
-    help="Lower end of the fit range, above the trigger turn-on (GeV).",
+    help="Window widths in m_jj bins (repeatable); the global significance accounts for all.",
+)
+@click.option(
+    "--spurious-signal",
+    "spurious_dataset",
+    default=None,
+    help="A background-only dataset (the analysis's own QCD simulation) to fit signal plus "
+    "background to, before any cut: the spurious-signal test.",
 )
 @click.option("--toys", type=click.IntRange(min=10), default=200, show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True)
-def bumphunt_command(histograms, cuts, datasets, luminosity, mjj_min, toys, output) -> None:
+def bumphunt_command(histograms, cuts, datasets, luminosity, mjj_min, widths, spurious_dataset,
+                     toys, output) -> None:  # fmt: skip
     """Fit the m_jj background and scan for bumps, before and after each anomaly cut."""
     import json
 
-    import numpy as np
-
     from jetad.analysis import load_output
-    from jetad.bumphunt import bump_hunt
-    from jetad.plotting import plot_bumphunt
+    from jetad.bumphunt import bump_hunt, mjj_spectra, spurious_signal
+    from jetad.plotting import plot_bumphunt, plot_spurious_signal
 
     try:
         output_histograms = load_output(histograms)
+        spectrum_of = mjj_spectra(output_histograms, histograms, datasets, cuts, luminosity)
+        spurious_of = (mjj_spectra(output_histograms, histograms, (spurious_dataset,), (), None)
+                       if spurious_dataset else None)  # fmt: skip
     except ValueError as err:
         raise click.ClickException(str(err)) from None
-    if "mjj" not in output_histograms:
-        raise click.ClickException(
-            f"{histograms} has no m_jj histogram ('mjj'); it holds {sorted(output_histograms)}"
-        )
-    mjj = output_histograms["mjj"]
-    chosen = list(datasets) or list(mjj.axes["dataset"])
-    unknown = [d for d in chosen if d not in mjj.axes["dataset"]]
-    if unknown:
-        raise click.ClickException(
-            f"no dataset {unknown} in {histograms}; available: {list(mjj.axes['dataset'])}"
-        )
     _writable(output)
-    results = {}
-    for model in mjj.axes["model"]:
+    label = " + ".join(spectrum_of.datasets)
+    if len(spectrum_of.datasets) > 1:
+        console.print(f"[yellow]summing datasets {label} into one spectrum")
+    results = {"datasets": list(spectrum_of.datasets), "luminosity_pb": luminosity, "hunts": {}}
+    fit_ranges = {}
+    for model in spectrum_of.models:
         for cut in ("none", *cuts):
-            if cut not in mjj.axes["cut"]:
-                raise click.ClickException(
-                    f"no cut {cut!r} in {histograms}; available: {list(mjj.axes['cut'])}"
-                )
-            values = sum(mjj[{"model": model, "cut": cut, "dataset": d}].values() for d in chosen)
-            edges = mjj.axes["mjj"].edges
-            first = int(np.searchsorted(edges, mjj_min))
-            filled = np.nonzero(values[first:])[0]
-            if len(filled) < 8:
-                reason = f"fewer than 8 filled m_jj bins above {mjj_min:g} GeV"
+            spectrum, reason = spectrum_of.fit_range(model, cut, mjj_min, max(widths))
+            if spectrum is None:
                 console.print(f"[yellow]{model}/{cut}: {reason}, skipped")
-                results.setdefault(model, {})[cut] = {"skipped": reason}
+                results["hunts"].setdefault(model, {})[cut] = {"skipped": reason}
                 continue
-            last = first + int(filled[-1])
-            counts = values[first : last + 1] * luminosity
-            fit_edges = edges[first : last + 2]
-            result = bump_hunt(counts, fit_edges, n_toys=toys)
-            results.setdefault(model, {})[cut] = result.to_dict()
-            plot_bumphunt(counts, fit_edges, result, output / f"bumphunt_{model}_{cut}.png",
-                          title=f"{model}, cut {cut}")  # fmt: skip
+            fit_ranges.setdefault("none", (spectrum.edges[0], spectrum.edges[-1]))
+            result = bump_hunt(spectrum, widths=widths, n_toys=toys)
+            results["hunts"].setdefault(model, {})[cut] = result.to_dict()
+            plot_bumphunt(
+                spectrum,
+                result,
+                output / f"bumphunt_{model}_{cut}.png",
+                title=f"{model}, cut {cut}",
+                label=label,
+                luminosity_fb=None if spectrum.unit_weight else luminosity / 1000,
+            )
             low, high = result.window
-            console.print(f"{model}/{cut}: window {low:.0f}-{high:.0f} GeV, "
-                          f"local Z {result.local_significance:.2f}, "
-                          f"global Z {result.global_significance:.2f}, "
-                          f"fit chi2/ndf {result.fit.chi2_ndf:.2f}")  # fmt: skip
+            console.print(
+                f"{model}/{cut}: window {low:.0f}-{high:.0f} GeV "
+                f"({result.width_bins} bins), local Z {result.local_significance:.2f}, "
+                f"global Z {result.global_significance:.2f}, fit p-value "
+                f"{result.gof_p_value:.2f} ({len(result.fit.parameters)} parameters)"
+            )
+    if spurious_of is not None and "none" in fit_ranges:
+        spectrum = spurious_of.between(spurious_of.models[0], "none", *fit_ranges["none"])
+        spurious = spurious_signal(spectrum)
+        results["spurious_signal"] = {"dataset": spurious_dataset, **spurious.to_dict()}
+        plot_spurious_signal(spurious, output / f"spurious_signal_{spurious_dataset}.png",
+                             label=spurious_dataset)  # fmt: skip
+        console.print(
+            f"spurious signal on {spurious_dataset}: largest |S|/σ_S "
+            f"{spurious.max_abs_ratio:.2f} over {len(spurious.masses)} masses"
+        )
     (output / "bumphunt.json").write_text(json.dumps(results, indent=2, allow_nan=False) + "\n")
     console.print(f"wrote {output / 'bumphunt.json'}")
 

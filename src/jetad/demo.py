@@ -76,6 +76,7 @@ def run_demo(ctx: click.Context, output: Path, events: int, seed: int, jobs: int
     """Run every step into ``output`` through the commands of :mod:`jetad.cli`; ``epochs``
     overrides every model's number of training epochs."""
     from jetad import cli
+    from jetad.bumphunt import WIDTHS
     from jetad.datasets import load_fileset, write_fileset
 
     output.mkdir(parents=True, exist_ok=True)
@@ -134,8 +135,8 @@ def run_demo(ctx: click.Context, output: Path, events: int, seed: int, jobs: int
                output=output / directory, jets="fatjet")  # fmt: skip
 
     invoke(cli.bumphunt_command, histograms=output / "histograms.coffea",
-           cuts=("eff10", "eff1"), datasets=("pseudodata",), luminosity=1.0,
-           mjj_min=2700.0, toys=toys, output=output)  # fmt: skip
+           cuts=("eff10", "eff1"), datasets=("pseudodata",), luminosity=1.0, mjj_min=None,
+           widths=WIDTHS, spurious_dataset="qcd_dijet", toys=toys, output=output)  # fmt: skip
     (output / "commands.txt").write_text("\n".join(commands) + "\n")
 
     from jetad.demo_report import demo_sections

@@ -13,7 +13,13 @@ import numpy as np  # noqa: E402
 
 from jetad.models.metrics import roc_curve  # noqa: E402
 
-__all__ = ["plot_bumphunt", "plot_observable", "plot_performance", "plot_training"]
+__all__ = [
+    "plot_bumphunt",
+    "plot_observable",
+    "plot_performance",
+    "plot_spurious_signal",
+    "plot_training",
+]
 
 plt.style.use(mplhep.style.CMS)
 
@@ -95,25 +101,72 @@ def plot_observable(h, outdir: Path, name: str) -> list[Path]:
     return paths
 
 
-def plot_bumphunt(counts: np.ndarray, edges: np.ndarray, result, path: Path, title: str = ""):
-    """The m_jj spectrum with the background fit and its pulls, and the local-significance scan."""
-    expected = np.asarray(result.fit.expected)
+def _neutral_label(ax, luminosity: float | None, simulation: bool) -> None:
+    """An experiment-neutral label with √s and, for data, the luminosity (fb⁻¹)."""
+    mplhep.label.exp_label(exp="jetad", loc=0, data=not simulation, com=13, ax=ax,
+                           lumi=None if luminosity is None else f"{luminosity:g}")  # fmt: skip
+
+
+def plot_bumphunt(spectrum, result, path: Path, title: str = "", label: str = "pseudo-data",
+                  luminosity_fb: float | None = None):  # fmt: skip
+    """The m_jj spectrum (Garwood intervals, or Σw² for weighted MC) with the background fit
+    and the pulls, and the local-significance scan of every window width."""
+    from hist.intervals import poisson_interval
+
+    edges, sumw = spectrum.edges, spectrum.sumw
+    expected = np.asarray(result.masked_fit.expected)
     fig, (top, middle, bottom) = plt.subplots(
-        3, 1, figsize=(9, 11), sharex=True, gridspec_kw={"height_ratios": [3, 1, 1.5]}
+        3, 1, figsize=(10, 12), sharex=True, gridspec_kw={"height_ratios": [3, 1, 1.5]}
     )
-    mplhep.histplot(counts, edges, ax=top, histtype="errorbar", yerr=np.sqrt(counts),
-                    label="data", color="black")  # fmt: skip
-    mplhep.histplot(expected, edges, ax=top, label=f"{len(result.fit.parameters)}-parameter fit")
-    top.axvspan(*result.window, color="orange", alpha=0.3, label="most significant window")
-    top.set(yscale="log", ylabel="events", title=title)
-    top.legend(fontsize="small")
-    pulls = np.where(expected > 0, (counts - expected) / np.sqrt(np.maximum(expected, 1e-9)), 0)
+    low, high = poisson_interval(sumw, spectrum.sumw2)
+    yerr = np.nan_to_num(np.array([sumw - low, high - sumw]), nan=0.0)
+    mplhep.histplot(sumw, edges, ax=top, histtype="errorbar", yerr=yerr, label=label,
+                    color="black")  # fmt: skip
+    n = len(result.masked_fit.parameters)
+    mplhep.histplot(expected, edges, ax=top, color="tab:blue", edges=False,
+                    label=f"{n}-parameter dijet fit, window masked")  # fmt: skip
+    top.axvspan(*result.window, color="orange", alpha=0.3,
+                label=f"best window ({result.width_bins} bins): local Z = "
+                      f"{result.local_significance:.1f}, global Z = "
+                      f"{result.global_significance:.1f}")  # fmt: skip
+    positive = sumw[sumw > 0]
+    top.set(yscale="log", ylabel="events / bin", xlim=(edges[0], edges[-1]),
+            ylim=(0.3 * positive.min(), 300 * positive.max()))  # fmt: skip
+    top.legend(fontsize="x-small", loc="upper right", title=title, title_fontsize="x-small")
+    _neutral_label(top, luminosity_fb, simulation=not spectrum.unit_weight)
+    sigma = np.where(sumw > expected, sumw - low, high - sumw)
+    pulls = np.where(sigma > 0, (sumw - expected) / np.where(sigma > 0, sigma, 1), 0.0)
     middle.bar(edges[:-1], pulls, width=np.diff(edges), align="edge", color="grey")
-    middle.set_ylabel("pull")
-    window = (len(edges) - 1) - len(result.scan) + 1
-    centers = 0.5 * (edges[: len(result.scan)] + edges[window : window + len(result.scan)])
-    bottom.plot(centers, result.scan, marker="o")
+    middle.axhline(0, color="black", linewidth=0.8)
+    middle.set(ylabel="pull", ylim=(-4, 4))
+    for window in result.windows:
+        width = window.width_bins
+        centres = 0.5 * (edges[: len(edges) - width] + edges[width:])
+        bottom.plot(centres, window.scan, marker=".", label=f"{width}")
+    bottom.axhline(0, color="black", linewidth=0.8)
     bottom.set(xlabel=r"$m_{jj}$ [GeV]", ylabel=r"local $Z$")
+    bottom.legend(fontsize="xx-small", ncol=len(result.windows), loc="lower left",
+                  title="window width [bins]", title_fontsize="xx-small")  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_spurious_signal(spurious, path: Path, label: str) -> Path:
+    """Fitted signal over its error against the mass hypothesis on a background-only spectrum."""
+    fig, ax = plt.subplots(figsize=(9, 6))
+    ax.axhspan(-0.5, 0.5, color="tab:green", alpha=0.2, label=r"$|S_{spur}| < 0.5\,\sigma_S$")
+    ax.plot(spurious.masses, spurious.ratio, marker="o", color="black",
+            label=f"{label}, {spurious.n_parameters}-parameter fit")  # fmt: skip
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set(
+        xlabel=r"signal mass $m_{jj}$ [GeV]",
+        ylabel=r"fitted signal / its error",
+        ylim=(min(-3, np.nanmin(spurious.ratio) - 0.5), max(3, np.nanmax(spurious.ratio) + 1)),
+    )
+    ax.legend(fontsize="small")
+    _neutral_label(ax, None, simulation=True)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
