@@ -110,9 +110,9 @@ def test_luminosity_does_not_change_the_significance_of_unit_weight_data():
 
 def test_background_only_claims_2_sigma_globally_in_at_most_5_percent():
     """200 background-only spectra, each hunted with every width, against the largest local Z
-    of 300 toys of a fit (what bump_hunt's global significance counts)."""
+    of 500 toys of a fit (what bump_hunt's global significance counts)."""
     expected = background(1e5)
-    reference = bump_hunt(poisson(expected, 999), n_toys=300, seed=1)
+    reference = bump_hunt(poisson(expected, 999), n_toys=500, seed=1)
     maxima = np.array(reference.toy_maxima)
     local = np.array([bump_hunt(poisson(expected, s), n_toys=0).local_significance
                       for s in range(200)])  # fmt: skip
@@ -132,6 +132,23 @@ def test_a_5_sigma_bump_is_found_in_the_right_window_with_every_width():
     assert result.to_dict()["fit"]["n_parameters"] == len(result.fit.parameters)
 
 
+@pytest.mark.parametrize("z_injected", [0, 3, 6])
+def test_score_z_is_the_profile_likelihood_ratio(z_injected):
+    """The local Z of each window (a score test at the background-only fit) against the
+    profile likelihood ratio of the signal-plus-background fit it stands for."""
+    from jetad.bumphunt import _fit_effective, _Integrator, _score_scan, _signal_fit
+
+    expected = background(1e5)
+    spectrum = poisson(expected + signal_for(z_injected, expected), 2)
+    k, s = spectrum.effective(), spectrum.scale()
+    first, integrate = _fit_effective(k, s, EDGES), _Integrator(EDGES)
+    score = _score_scan(k, s, integrate, first, 3)
+    for position in (8, 12, 13, 14):  # around the bump at 3.5 TeV, and away from it
+        fit = _signal_fit(k, s, integrate, first, slice(position, position + 3))
+        ratio = np.sign(fit.signal) * np.sqrt(max(first.deviance - fit.background.deviance, 0))
+        assert score[position] == pytest.approx(ratio, abs=0.15 + 0.05 * abs(ratio))
+
+
 @pytest.mark.parametrize("seed", [100, 101, 102])
 def test_background_only_claims_nothing(seed):
     result = bump_hunt(poisson(background(1e5), seed), n_toys=20, seed=seed)
@@ -147,7 +164,7 @@ def test_agrees_with_pybumphunter():
     expected = background(1e5)
     counts = np.random.default_rng(7).poisson(expected + signal_for(5, expected))
     result = bump_hunt(Spectrum.from_counts(counts, EDGES), n_toys=0)
-    fitted = np.array(result.masked_fit.expected)
+    fitted = np.array(result.fit.expected)
     widths = [w.width_bins for w in result.windows]
     local = [scan(counts.astype(float), fitted, w) for w in widths]
     best = int(np.argmax([z.max() for z in local]))

@@ -17,12 +17,13 @@
 - **Fit range.** From one bin above the maximum of dN/dm_jj (the end of the trigger and
   selection turn-on, found in the spectrum itself: :func:`fit_start`) to the last filled bin.
 - **Scan.** Windows of every width in ``widths`` (bins; the 6% bins follow the m_jj resolution,
-  so 2–6 bins cover about ±1 to ±3 σ) slide over the spectrum; each gets the asymptotic Poisson
-  significance Z = √(2 (n ln(n/b) − (n − b))), signed by n − b. So that a signal does not pull
-  the fit up under itself, a width's most significant window is masked and the background
-  refitted without it before its final scan when its local p-value is below 0.01 and it has
-  fitted bins on both sides (the ATLAS dijet searches' rule; a masked window at the edge of the
-  range would be extrapolated, not interpolated).
+  so 2–6 bins cover about ±1 to ±3 σ) slide over the spectrum. A window's local Z tests a
+  signal that raises the background over the window by a free fraction, with the dijet function
+  free too: the score test at the background-only fit, asymptotically the profile likelihood
+  ratio (``tests/test_bumphunt.py`` checks both agree), so a bump the function can absorb is not
+  counted twice, and every window of every width costs one fit. The best window's
+  signal-plus-background fit gives the fitted signal and the background under it. ``scan`` is
+  the plain Poisson Z against a fixed background, as BumpHunter computes it.
 - **Look-elsewhere effect.** The global significance is the fraction of background-only
   pseudo-experiments (Poisson toys of the fit, each refitted and scanned with every width) whose
   largest local Z is at least the observed one, as a one-sided Gaussian significance (clipped at
@@ -61,7 +62,6 @@ __all__ = [
     "mjj_spectra",
     "scan",
     "spurious_signal",
-    "window_variance",
 ]
 
 SQRT_S = 13_000.0
@@ -70,9 +70,6 @@ WILKS_THRESHOLD = stats.chi2.ppf(0.95, df=1)
 RESOLUTION = 0.065
 #: Window widths scanned by default, in bins of the resolution-following binning.
 WIDTHS = (2, 3, 4, 5, 6)
-#: A window is masked and the background refitted without it when it leaves this many fitted
-#: bins on each side.
-MASK_MARGIN_BINS = 2
 #: The spurious-signal test's masses need this many effective background events within ±1 σ.
 MIN_EVENTS_IN_PEAK = 10
 
@@ -219,13 +216,32 @@ class BackgroundFit:
 
 
 class _Likelihood:
-    """−2 ln L of effective counts ``k`` of weight ``s`` against a background μ (Σw units):
-    2 Σ [μ/s − k + k ln(k s / μ)] over the ``used`` bins, with its gradient and Hessian in the
-    dijet function's (ln p0, p1, …)."""
+    """−2 ln L of effective counts ``k`` of weight ``s`` against an expectation μ (Σw units):
+    2 Σ [μ/s − k + k ln(k s / μ)] over the ``used`` bins, with its gradient and Hessian. μ is
+    the dijet function of (ln p0, p1, …), plus, with a signal ``template`` (Σw per bin), the
+    last value times the template."""
 
-    def __init__(self, k: np.ndarray, s: np.ndarray, integrate: _Integrator, used: np.ndarray):
+    def __init__(
+        self,
+        k: np.ndarray,
+        s: np.ndarray,
+        integrate: _Integrator,
+        used: np.ndarray,
+        template: np.ndarray | None = None,
+    ):
         self.k, self.s, self.integrate, self.used = k, s, integrate, used
+        self.template = template
         self.log_k = np.log(np.where(k > 0, k, 1.0))
+
+    def split(self, values) -> tuple[np.ndarray, float]:
+        """The dijet-function values and the signal strength (0 without a template)."""
+        values = np.asarray(values, dtype=float)
+        return (values, 0.0) if self.template is None else (values[:-1], float(values[-1]))
+
+    def expected(self, values) -> np.ndarray:
+        background, strength = self.split(values)
+        mu = self.integrate(background)
+        return mu if self.template is None else mu + strength * self.template
 
     def deviance_of(self, mu: np.ndarray) -> float:
         nu = mu / self.s
@@ -234,48 +250,49 @@ class _Likelihood:
 
     def __call__(self, values) -> float:
         with np.errstate(all="ignore"):
-            mu = self.integrate(np.asarray(values))
+            mu = self.expected(values)
             if not np.all(np.isfinite(mu[self.used])) or np.any(mu[self.used] <= 0):
                 return 1e300
             return self.deviance_of(mu)
 
-    def derivatives(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def derivatives(self, values) -> tuple[np.ndarray, np.ndarray]:
         """The gradient and the Hessian of the deviance at ``values``."""
-        n = len(values)
-        terms = self.integrate.terms(values)
+        background, strength = self.split(values)
+        n = len(background)
+        terms = self.integrate.terms(background)
         designs = [d[:, :n] for d in self.integrate.designs]
         mu = sum(terms)
         dmu = sum(t[:, None] * d for t, d in zip(terms, designs, strict=True))
+        if self.template is not None:
+            mu = mu + strength * self.template
+            dmu = np.column_stack([dmu, self.template])
         residual = np.where(self.used, 2 * (1 / self.s - self.k / mu), 0.0)
         curvature = np.where(self.used, 2 * self.k / mu**2, 0.0)
         hessian = (dmu * curvature[:, None]).T @ dmu
-        hessian += sum(
+        hessian[:n, :n] += sum(
             (d * (residual * t)[:, None]).T @ d for t, d in zip(terms, designs, strict=True)
         )
         return residual @ dmu, hessian
 
 
-def _newton(likelihood: _Likelihood, start: np.ndarray, iterations: int = 50):
-    """Newton's method with backtracking on the deviance: the minimum and its value, or None
-    when the Hessian is not positive definite or it does not converge (Minuit then takes
-    over). The deviance is smooth and nearly quadratic in (ln p0, p1, …), so a handful of steps
-    reach the minimum; ``bench/bumphunt.py`` prints its speed against Minuit's and
-    ``tests/test_bumphunt.py`` checks that both find the same minimum."""
+def _newton(likelihood: _Likelihood, start: np.ndarray, iterations: int = 100):
+    """Newton's method with Levenberg–Marquardt damping where the Hessian is not positive
+    definite, and backtracking on the deviance: the minimum and its value, or None when it does
+    not converge (Minuit then takes over). The deviance is smooth and nearly quadratic in
+    (ln p0, p1, …), so a handful of steps reach the minimum; ``bench/bumphunt.py`` prints its
+    speed against Minuit's and ``tests/test_bumphunt.py`` checks that both find the same
+    minimum."""
     values, value = np.asarray(start, float), likelihood(start)
     for _ in range(iterations):
         with np.errstate(all="ignore"):
             gradient, hessian = likelihood.derivatives(values)
-        try:
-            step = -np.linalg.solve(hessian, gradient)
-            np.linalg.cholesky(hessian)
-        except np.linalg.LinAlgError:
+        if not (np.all(np.isfinite(gradient)) and np.all(np.isfinite(hessian))):
             return None
+        step = _damped_step(gradient, hessian)
         decrement = -gradient @ step
-        if not np.isfinite(decrement):
-            return None
         if decrement < 1e-9:
             return values, value
-        for _ in range(30):
+        for _ in range(40):
             trial = likelihood(values + step)
             if trial <= value:
                 break
@@ -284,6 +301,20 @@ def _newton(likelihood: _Likelihood, start: np.ndarray, iterations: int = 50):
             return None
         values, value = values + step, trial
     return None
+
+
+def _damped_step(gradient: np.ndarray, hessian: np.ndarray) -> np.ndarray:
+    """−(H + λ diag H)⁻¹ g with the smallest λ in (0, 1e-6, 1e-4, …) that makes the matrix
+    positive definite (a descent direction)."""
+    diagonal = np.diag(np.abs(np.diag(hessian)) + 1e-12)
+    for damping in (0.0, *10.0 ** np.arange(-6, 7, 2)):
+        matrix = hessian + damping * diagonal
+        try:
+            factor = np.linalg.cholesky(matrix)
+        except np.linalg.LinAlgError:
+            continue
+        return -np.linalg.solve(factor.T, np.linalg.solve(factor, gradient))
+    return -gradient / np.diag(diagonal)
 
 
 def _starting_values(k: np.ndarray, s: np.ndarray, edges: np.ndarray, n: int) -> np.ndarray:
@@ -297,31 +328,37 @@ def _starting_values(k: np.ndarray, s: np.ndarray, edges: np.ndarray, n: int) ->
     return solution
 
 
-def _fit(
-    k: np.ndarray, s: np.ndarray, edges: np.ndarray, start: np.ndarray, used: np.ndarray
-) -> BackgroundFit:
-    integrate = _Integrator(edges)
-    likelihood = _Likelihood(k, s, integrate, used)
-    minimum = _newton(likelihood, start)
+def _minimize(likelihood: _Likelihood, start: np.ndarray):
+    """The minimum of ``likelihood``: its values, −2 ln L, covariance (twice the inverse
+    Hessian) and whether it converged; Newton's method, Minuit where Newton fails."""
+    minimum, valid = _newton(likelihood, start), True
     if minimum is None:
-        names = ["log_p0", *(f"p{i}" for i in range(1, len(start)))]
-        minuit = Minuit(likelihood, start, name=names)
+        minuit = Minuit(likelihood, start)
         minuit.errordef = Minuit.LEAST_SQUARES  # the deviance is −2 ln L: Δ = 1 is one σ
         minuit.strategy = 2
         minuit.migrad(ncall=20_000)
         if not minuit.valid:
             minuit.simplex().migrad(ncall=20_000)
-        minimum = np.array(minuit.values), minuit.fval
-        valid = bool(minuit.valid)
-    else:
-        valid = True
+        minimum, valid = (np.array(minuit.values), minuit.fval), bool(minuit.valid)
     values, deviance = minimum
     with np.errstate(all="ignore"):
         hessian = likelihood.derivatives(values)[1]
-    covariance = 2 * np.linalg.pinv(hessian) if np.all(np.isfinite(hessian)) else hessian * np.nan
+    finite = np.all(np.isfinite(hessian))
+    covariance = 2 * np.linalg.pinv(hessian) if finite else np.full_like(hessian, np.nan)
+    return values, float(deviance), covariance, valid
+
+
+def _fit(
+    k: np.ndarray, s: np.ndarray, edges: np.ndarray, start: np.ndarray, used: np.ndarray
+) -> BackgroundFit:
+    integrate = _Integrator(edges)
+    values, deviance, covariance, valid = _minimize(_Likelihood(k, s, integrate, used), start)
+    return _background_fit(values, deviance, covariance, valid, k, s, integrate(values), used)
+
+
+def _background_fit(values, deviance, covariance, valid, k, s, expected, used) -> BackgroundFit:
     with np.errstate(over="ignore"):  # p0 can exceed 1e308 when p2, p3 are large: keep ln p0
         parameters = np.array([np.exp(values[0]), *values[1:]])
-    expected = integrate(values)
     nu = expected / s
     fitted = used & (nu > 0)
     chi2 = float(np.sum((k[fitted] - nu[fitted]) ** 2 / nu[fitted]))
@@ -330,7 +367,7 @@ def _fit(
         log_p0=float(values[0]),
         deviance=float(deviance),
         chi2=chi2,
-        ndf=int(np.count_nonzero(k[used]) - len(start)),
+        ndf=int(np.count_nonzero(k[used]) - len(values)),
         expected=tuple(float(v) for v in expected),
         valid=valid,
         covariance=tuple(tuple(float(v) for v in row) for row in covariance),
@@ -338,21 +375,17 @@ def _fit(
 
 
 def _fit_effective(
-    k: np.ndarray,
-    s: np.ndarray,
-    edges: np.ndarray,
-    masked: slice | None = None,
-    start: np.ndarray | None = None,
+    k: np.ndarray, s: np.ndarray, edges: np.ndarray, masked: slice | None = None
 ) -> BackgroundFit:
+    """The dijet-function fit to effective counts ``k`` of weight ``s``, with 3, 4 or 5
+    parameters chosen by Wilks' test; each larger function starts from the smaller one's
+    minimum (its new parameter at 0)."""
     used = np.ones(len(k), dtype=bool)
     if masked is not None:
         used[masked] = False
-    if start is None:
-        start = _starting_values(np.where(used, k, 0.0), s, edges, 3)
-    best = _fit(k, s, edges, start[:3], used)
-    for n in (4, 5):
-        previous = np.array([best.log_p0, *best.parameters[1:]])
-        guess = start[:n] if len(start) >= n else np.append(previous, 0.0)
+    best = _fit(k, s, edges, _starting_values(np.where(used, k, 0.0), s, edges, 3), used)
+    for _ in (4, 5):
+        guess = np.array([best.log_p0, *best.parameters[1:], 0.0])
         candidate = _fit(k, s, edges, guess, used)
         if not (candidate.valid and best.deviance - candidate.deviance > WILKS_THRESHOLD):
             break
@@ -375,45 +408,16 @@ def fit_start(spectrum: Spectrum, margin_bins: int = 1) -> int:
     return min(int(np.argmax(density)) + 1 + margin_bins, len(spectrum) - 1)
 
 
-def scan(
-    counts: np.ndarray, expected: np.ndarray, window_bins: int, variance: np.ndarray | None = None
-) -> np.ndarray:
-    """Signed local significance of every window of ``window_bins`` adjacent bins, for Poisson
-    ``counts`` against ``expected`` (both effective events), optionally with the variance of
-    each window's expectation (the fit's uncertainty): the asymptotic profile-likelihood
-    significance of a Poisson count with an uncertain background (Cowan, Cranmer, Gross,
-    Vitells, EPJC 71 (2011) 1554; the ATLAS Z_A)
-
-        Z² = 2 [n ln(n (b + σ²) / (b² + n σ²)) − (b²/σ²) ln(1 + σ² (n − b) / (b (b + σ²)))],
-
-    which is Z² = 2 (n ln(n/b) − (n − b)) for σ = 0."""
+def scan(counts: np.ndarray, expected: np.ndarray, window_bins: int) -> np.ndarray:
+    """Signed local significance of every window of ``window_bins`` adjacent bins for Poisson
+    ``counts`` against a fixed ``expected`` (both effective events), the asymptotic
+    Z = √(2 (n ln(n/b) − (n − b))): what BumpHunter computes, without the fit's freedom."""
     kernel = np.ones(window_bins)
     n = np.convolve(counts, kernel, mode="valid")
     b = np.maximum(np.convolve(expected, kernel, mode="valid"), 1e-12)
     with np.errstate(divide="ignore", invalid="ignore"):
         q = 2 * (np.where(n > 0, n * np.log(n / b), 0.0) - (n - b))
-        if variance is not None:
-            v = np.maximum(np.asarray(variance, float), 0.0)
-            uncertain = v > 1e-9 * b
-            vb = np.where(uncertain, v, 1.0)
-            with_sigma = 2 * (
-                np.where(n > 0, n * np.log(n * (b + vb) / (b**2 + n * vb)), 0.0)
-                - b**2 / vb * np.log1p(vb * (n - b) / (b * (b + vb)))
-            )
-            q = np.where(uncertain, with_sigma, q)
     return np.sign(n - b) * np.sqrt(np.maximum(q, 0.0))
-
-
-def window_variance(
-    fit: BackgroundFit, edges: np.ndarray, scale: np.ndarray, window_bins: int
-) -> np.ndarray:
-    """The variance of the fitted background (effective events) in every window of
-    ``window_bins`` bins, propagated from the fit's covariance."""
-    values = np.array([fit.log_p0, *fit.parameters[1:]])
-    jacobian = _Integrator(edges).jacobian(values) / scale[:, None]
-    kernel = np.ones(window_bins)
-    windows = np.column_stack([np.convolve(c, kernel, mode="valid") for c in jacobian.T])
-    return np.einsum("wp,pq,wq->w", windows, np.array(fit.covariance), windows)
 
 
 @dataclass(frozen=True)
@@ -428,30 +432,77 @@ class Window:
     scan: tuple[float, ...]
 
 
+@dataclass(frozen=True)
+class _SignalFit:
+    """The best signal-plus-background fit of one window width."""
+
+    background: BackgroundFit
+    signal: float
+
+
+def _window_sums(values: np.ndarray, width: int) -> np.ndarray:
+    """Sums over every window of ``width`` bins, along the first axis."""
+    cumulative = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0)])
+    return cumulative[width:] - cumulative[:-width]
+
+
+def _score_scan(k, s, integrate: _Integrator, first: BackgroundFit, width: int) -> np.ndarray:
+    """Signed local Z of every window of ``width`` bins: the score (Rao) test of a signal
+    proportional to the fitted background over the window, at the background-only fit,
+
+        Z² = U_a² / (I_aa − I_aθ I_θθ⁻¹ I_θa),
+
+    with U_a = ∂ ln L/∂a at a = 0 and I the Fisher information of (a, dijet parameters): the
+    efficient information removes the part of the bump the dijet function can absorb. It is
+    asymptotically the profile-likelihood ratio, for every window at once from one fit."""
+    values = np.array([first.log_p0, *first.parameters[1:]])
+    mu = np.array(first.expected)
+    jacobian = integrate.jacobian(values)
+    information = 1 / (s * mu)  # Fisher information per bin of Poisson(mu/s), per unit mu²
+    score = _window_sums((k / mu - 1 / s) * mu, width)
+    i_aa = _window_sums(information * mu**2, width)
+    i_atheta = _window_sums((information * mu)[:, None] * jacobian, width)
+    i_thetatheta = (jacobian * information[:, None]).T @ jacobian
+    efficient = i_aa - np.einsum("wp,pq,wq->w", i_atheta, np.linalg.pinv(i_thetatheta), i_atheta)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = score / np.sqrt(efficient)
+    return np.where(efficient > 1e-12 * i_aa, z, 0.0)
+
+
+@dataclass(frozen=True)
+class _SignalFit:
+    """The signal-plus-background fit of a window: its background part and its signal (Σw)."""
+
+    background: BackgroundFit
+    signal: float
+
+
+def _signal_fit(k, s, integrate, first: BackgroundFit, window: slice) -> _SignalFit:
+    """Signal proportional to the background-only fit over ``window``, fitted with the dijet
+    function."""
+    template = np.zeros(len(k))
+    template[window] = np.array(first.expected)[window]
+    used = np.ones(len(k), dtype=bool)
+    likelihood = _Likelihood(k, s, integrate, used, template)
+    start = np.array([first.log_p0, *first.parameters[1:], 0.0])
+    values, deviance, covariance, valid = _minimize(likelihood, start)
+    background = _background_fit(values[:-1], deviance, covariance[:-1, :-1], valid, k, s,
+                                 integrate(values[:-1]), used)  # fmt: skip
+    return _SignalFit(background, float(values[-1] * template.sum()))
+
+
 def _hunt(k: np.ndarray, s: np.ndarray, edges: np.ndarray, widths: Sequence[int]):
-    """The background-only fit, then for each width its best window; a window with local
-    p < 0.01 that has fitted bins on both sides is masked and the background refitted without
-    it (started from the background-only fit) before the final scan, as in the ATLAS dijet
-    searches. A window at the edge of the range is never masked: the refit would extrapolate."""
+    """The background-only fit and, for each width, the local Z of every window
+    (:func:`_score_scan`) and the best one."""
     first = _fit_effective(k, s, edges)
-    first_nu = np.array(first.expected) / s
-    start = np.array([first.log_p0, *first.parameters[1:]])
-    windows, fits = [], []
+    integrate = _Integrator(edges)
+    windows = []
     for width in widths:
-        local = scan(k, first_nu, width, window_variance(first, edges, s, width))
-        best, fit = int(np.argmax(local)), first
-        interior = MASK_MARGIN_BINS <= best <= len(k) - width - MASK_MARGIN_BINS
-        if interior:
-            used = np.ones(len(k), dtype=bool)
-            used[best : best + width] = False
-            fit = _fit(k, s, edges, start, used)  # the parameters the whole spectrum needed
-            local = scan(k, np.array(fit.expected) / s, width,
-                         window_variance(fit, edges, s, width))  # fmt: skip
-            best = int(np.argmax(local))
+        local = _score_scan(k, s, integrate, first, width)
+        best = int(np.argmax(local))
         windows.append(Window(width, float(edges[best]), float(edges[best + width]),
                               float(local[best]), best, tuple(local.tolist())))  # fmt: skip
-        fits.append(fit)
-    return first, windows, fits
+    return first, windows
 
 
 @dataclass(frozen=True)
@@ -459,8 +510,9 @@ class BumpHunt:
     """The result of :func:`bump_hunt`, JSON-ready via :meth:`to_dict`.
 
     ``fit`` is the background-only fit of the whole range (its goodness of fit:
-    ``fit.p_value`` asymptotically, ``gof_p_value`` from the toys); ``masked_fit`` the refit
-    without the best window, against which ``observed`` and ``expected`` (Σw) are computed;
+    ``fit.p_value`` asymptotically, ``gof_p_value`` from the toys); ``signal_fit`` the
+    background part of the best window's signal-plus-background fit, against which ``observed``
+    and ``expected`` (Σw) are computed, and ``fitted_signal`` its signal (Σw);
     ``windows`` holds each width's best window and its scan (local Z of every position);
     ``toy_maxima`` the largest local Z of each toy. Without toys the global significance and
     the toys' p-value are NaN.
@@ -476,8 +528,9 @@ class BumpHunt:
     n_toys: int
     observed: float
     expected: float
+    fitted_signal: float
     fit: BackgroundFit
-    masked_fit: BackgroundFit
+    signal_fit: BackgroundFit
     windows: tuple[Window, ...]
     toy_maxima: tuple[float, ...]
 
@@ -485,7 +538,7 @@ class BumpHunt:
         """Plain types for strict JSON: a NaN or infinite number (χ²/ndf without degrees of
         freedom, a p0 beyond 1e308, whose ln p0 is kept) becomes None."""
         out = asdict(self)
-        for name in ("fit", "masked_fit"):
+        for name in ("fit", "signal_fit"):
             fit = getattr(self, name)
             out[name].update(chi2_ndf=fit.chi2_ndf, p_value=fit.p_value,
                              n_parameters=len(fit.parameters))  # fmt: skip
@@ -527,19 +580,19 @@ def bump_hunt(
     """
     widths = _check_widths(widths, len(spectrum))
     k, s, edges = spectrum.effective(), spectrum.scale(), spectrum.edges
-    fit, windows, fits = _hunt(k, s, edges, widths)
-    chosen = int(np.argmax([w.local_significance for w in windows]))
-    best, masked_fit = windows[chosen], fits[chosen]
+    fit, windows = _hunt(k, s, edges, widths)
+    best = max(windows, key=lambda w: w.local_significance)
+    window = slice(best.start_bin, best.start_bin + best.width_bins)
+    signal_fit = _signal_fit(k, s, _Integrator(edges), fit, window)
 
     nu = np.array(fit.expected) / s
     rng = np.random.default_rng(seed)
     maxima, deviances = np.empty(n_toys), np.empty(n_toys)
     for t in range(n_toys):
-        toy_fit, toy_windows, _ = _hunt(rng.poisson(nu).astype(float), s, edges, widths)
+        toy_fit, toy_windows = _hunt(rng.poisson(nu).astype(float), s, edges, widths)
         maxima[t] = max(w.local_significance for w in toy_windows)
         deviances[t] = toy_fit.deviance
     p_global = (1 + np.sum(maxima >= best.local_significance)) / (1 + n_toys) if n_toys else np.nan
-    window = slice(best.start_bin, best.start_bin + best.width_bins)
     return BumpHunt(
         window=(best.low, best.high),
         width_bins=best.width_bins,
@@ -553,25 +606,12 @@ def bump_hunt(
         toy_maxima=tuple(maxima.tolist()),
         n_toys=n_toys,
         observed=float(spectrum.sumw[window].sum()),
-        expected=float(np.sum(masked_fit.expected[window])),
+        expected=float(np.sum(signal_fit.background.expected[window])),
+        fitted_signal=signal_fit.signal,
         fit=fit,
-        masked_fit=masked_fit,
+        signal_fit=signal_fit.background,
         windows=tuple(windows),
     )
-
-
-class _SignalPlusBackground:
-    """−2 ln L of the dijet function (all but the last value) plus the last value × ``shape``."""
-
-    def __init__(self, likelihood: _Likelihood, shape: np.ndarray):
-        self.likelihood, self.shape = likelihood, shape
-
-    def __call__(self, values) -> float:
-        with np.errstate(all="ignore"):
-            mu = self.likelihood.integrate(np.asarray(values[:-1])) + values[-1] * self.shape
-            if not np.all(np.isfinite(mu)) or np.any(mu <= 0):
-                return 1e300
-            return self.likelihood.deviance_of(mu)
 
 
 @dataclass(frozen=True)
@@ -619,19 +659,14 @@ def spurious_signal(
             centres * (1 + 2 * resolution) < edges[-1]
         )
         masses = centres[inside & (within >= MIN_EVENTS_IN_PEAK)]
-    integrate = _Integrator(edges)
-    used = np.ones(len(k), dtype=bool)
+    integrate, used = _Integrator(edges), np.ones(len(k), dtype=bool)
     fitted, errors = [], []
     for mass in masses:
-        deviance = _SignalPlusBackground(
-            _Likelihood(k, s, integrate, used), gaussian_signal(edges, mass, 1.0, resolution)
-        )
-        minuit = Minuit(deviance, np.append(start, 0.0))
-        minuit.errordef = Minuit.LEAST_SQUARES
-        minuit.migrad(ncall=20_000)
-        minuit.hesse()
-        fitted.append(float(minuit.values[-1]))
-        errors.append(float(minuit.errors[-1]))
+        template = gaussian_signal(edges, mass, 1.0, resolution)
+        likelihood = _Likelihood(k, s, integrate, used, template)
+        values, _, covariance, _ = _minimize(likelihood, np.append(start, 0.0))
+        fitted.append(float(values[-1]))
+        errors.append(float(np.sqrt(covariance[-1, -1])))
     return SpuriousSignal(tuple(float(m) for m in masses), tuple(fitted), tuple(errors),
                           len(background.parameters))  # fmt: skip
 

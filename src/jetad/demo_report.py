@@ -96,10 +96,11 @@ def _bumphunt_section(output: Path) -> Section:
               "global Z", "fit p-value", "fit parameters")  # fmt: skip
     paragraphs = [
         "The dijet function fitted to m_jj of the pseudo-data from one bin above the peak of "
-        "dN/dm_jj, before and after the VAE cuts; windows of 2 to 6 bins (±1 to ±3 σ of the "
-        "resolution) are scanned, and the global significance and the fit's p-value count "
-        "background-only toys that repeat the whole procedure, every width included "
-        "(bumphunt.json).",
+        "dN/dm_jj, before and after the VAE cuts. Windows of 2 to 6 bins (±1 to ±3 σ of the "
+        "resolution) are scanned; a window's local Z tests a signal over it with the dijet "
+        "function refitted (profile likelihood), and the global significance and the fit's "
+        "p-value count background-only toys that repeat the whole procedure, every width "
+        "included (bumphunt.json).",
         _injected_signal(output),
     ]
     spurious = results.get("spurious_signal")

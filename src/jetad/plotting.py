@@ -114,7 +114,7 @@ def plot_bumphunt(spectrum, result, path: Path, title: str = "", label: str = "p
     from hist.intervals import poisson_interval
 
     edges, sumw = spectrum.edges, spectrum.sumw
-    expected = np.asarray(result.masked_fit.expected)
+    expected = np.asarray(result.signal_fit.expected)
     fig, (top, middle, bottom) = plt.subplots(
         3, 1, figsize=(10, 12), sharex=True, gridspec_kw={"height_ratios": [3, 1, 1.5]}
     )
@@ -122,9 +122,9 @@ def plot_bumphunt(spectrum, result, path: Path, title: str = "", label: str = "p
     yerr = np.nan_to_num(np.array([sumw - low, high - sumw]), nan=0.0)
     mplhep.histplot(sumw, edges, ax=top, histtype="errorbar", yerr=yerr, label=label,
                     color="black")  # fmt: skip
-    n = len(result.masked_fit.parameters)
+    n = len(result.signal_fit.parameters)
     mplhep.histplot(expected, edges, ax=top, color="tab:blue", edges=False,
-                    label=f"{n}-parameter dijet fit, window masked")  # fmt: skip
+                    label=f"{n}-parameter dijet fit (background part of S + B)")  # fmt: skip
     top.axvspan(*result.window, color="orange", alpha=0.3,
                 label=f"best window ({result.width_bins} bins): local Z = "
                       f"{result.local_significance:.1f}, global Z = "
