@@ -691,6 +691,31 @@ def bumphunt_command(histograms, cuts, datasets, luminosity, mjj_min, widths, sp
     console.print(f"wrote {output / 'bumphunt.json'}")
 
 
+@main.group("convert")
+def convert_group() -> None:
+    """Convert published datasets into PFNano-like ROOT files."""
+
+
+@convert_group.command("lhco")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--block-size", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Events read, clustered and written at a time.")  # fmt: skip
+@click.option("--max-events", type=click.IntRange(min=1), default=None,
+              help="Convert only the first N events.")  # fmt: skip
+def convert_lhco_command(source, output, block_size, max_events) -> None:
+    """The LHC Olympics 2020 R&D table SOURCE (events_anomalydetection*.h5) as OUTPUT.root:
+    PFCands, anti-kT R = 1.0 FatJets with their constituent links, and Truth_label."""
+    from jetad.lhco import convert_lhco
+
+    _writable(output.parent)
+    try:
+        written = convert_lhco(source, output, block_size, max_events)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
+    console.print(f"wrote {written} events to {output}")
+
+
 @main.command("inject")
 @click.option("--background", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option("--signal", type=click.Path(exists=True, path_type=Path), required=True)

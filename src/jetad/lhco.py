@@ -1,0 +1,158 @@
+"""The LHC Olympics 2020 R&D set as PFNano-like ROOT, so every jetad processor reads it.
+
+The R&D files (``events_anomalydetection*.h5``, Zenodo 4536377) hold one pandas table per file:
+a row per event with up to 700 hadrons as (pT [GeV], η, φ) triplets, zero-padded, and the truth
+label (1 for the W′ → X(qq)Y(qq) signal, 0 for QCD) in the last column. :func:`convert_lhco`
+writes, block by block:
+
+- ``PFCands``: the hadrons (pT, η, φ; mass 0, ``charge`` and ``pdgId`` 0: the table records
+  none of them, and coffea's PF-candidate behaviour needs ``charge``; features that count
+  charged hadrons are not defined on this set);
+- ``FatJet``: anti-kT R = 1.0 jets of them above ``FATJET_PTMIN`` (fastjet), with their
+  constituents linked through ``FatJetPFCands`` (``jetIdx``, ``pFCandsIdx``) as in PFNano;
+- ``run``, ``luminosityBlock`` (the block), ``event`` (the row, from 1), ``genWeight`` = 1 and
+  ``Truth_label``; a ``Runs`` tree with the event count.
+
+To use the real set: download ``events_anomalydetection_v2.h5`` (1.1M events) from
+https://zenodo.org/records/4536377 and run ``jetad convert lhco events_anomalydetection_v2.h5
+lhco.root``; then ``jetad train`` / ``jetad run`` read ``lhco.root`` like any generated file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+
+from jetad._errors import one_line
+
+__all__ = ["FATJET_PTMIN", "LHCO_RADIUS", "convert_lhco", "lhco_blocks", "read_lhco"]
+
+#: The R&D set's jets: anti-kT R = 1.0.
+LHCO_RADIUS = 1.0
+#: FatJet pT threshold (GeV); the set was made with a 1.2 TeV single-jet trigger.
+FATJET_PTMIN = 20.0
+
+
+def _table(path: Path, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of the file's one pandas table, as a float64 matrix."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_hdf(path, start=start, stop=stop)
+    except Exception as err:  # pandas and PyTables raise many types for a bad file
+        raise ValueError(
+            f"cannot read {str(path)!r} as an LHC Olympics HDF5 table: {one_line(err)}"
+        ) from None
+    values = frame.to_numpy(dtype=np.float64)
+    if values.ndim != 2 or values.shape[1] % 3 != 1:
+        raise ValueError(
+            f"{str(path)!r} has {values.shape[-1]} columns; the LHC Olympics layout has "
+            "3 × (hadrons) + 1: (pT, η, φ) per hadron, then the label"
+        )
+    return values
+
+
+def _rows(path: Path) -> int:
+    import pandas as pd
+
+    try:
+        with pd.HDFStore(path, mode="r") as store:
+            keys = store.keys()
+            if len(keys) != 1:
+                raise ValueError(f"{str(path)!r} holds tables {keys}; expected one")
+            storer = store.get_storer(keys[0])
+            # "fixed" frames (the published files) know their shape, "table" ones their rows
+            rows = getattr(storer, "nrows", None)
+            return int(rows if rows is not None else storer.shape[0])
+    except ValueError:
+        raise
+    except Exception as err:
+        raise ValueError(
+            f"cannot read {str(path)!r} as an LHC Olympics HDF5 table: {one_line(err)}"
+        ) from None
+
+
+def read_lhco(path: str | Path, start: int = 0, stop: int | None = None):
+    """Hadrons and labels of rows ``start:stop``.
+
+    Returns:
+        ``hadrons``: ``events × hadrons`` with ``pt, eta, phi, mass`` (float32, GeV; mass 0)
+        and ``charge``, ``pdgId`` (0: unknown), the zero padding removed; ``label``: int32 per
+        event.
+    """
+    values = _table(Path(path), start, stop)
+    triplets = values[:, :-1].reshape(len(values), -1, 3)
+    present = triplets[:, :, 0] > 0
+    flat = triplets[present].astype(np.float32)
+    counts = present.sum(axis=1)
+    unknown = np.zeros(len(flat), dtype=np.int32)
+    hadrons = ak.unflatten(
+        ak.zip({"pt": flat[:, 0], "eta": flat[:, 1], "phi": flat[:, 2],
+                "mass": np.zeros(len(flat), dtype=np.float32),
+                "charge": unknown, "pdgId": unknown}),
+        counts,
+    )  # fmt: skip
+    return hadrons, values[:, -1].astype(np.int32)
+
+
+def lhco_blocks(
+    path: str | Path, block_size: int = 10_000, max_events: int | None = None
+) -> Iterator[dict]:
+    """NanoAOD-like branches (see the module) of every ``block_size`` rows."""
+    from jetad.clustering import cluster
+    from jetad.generate.reconstruction import constituent_links
+
+    total = _rows(Path(path))
+    if max_events is not None:
+        total = min(total, max_events)
+    for block, start in enumerate(range(0, total, block_size)):
+        stop = min(start + block_size, total)
+        hadrons, label = read_lhco(path, start, stop)
+        fatjets, index = cluster(hadrons, LHCO_RADIUS, FATJET_PTMIN)
+        n = len(hadrons)
+        yield {
+            "run": np.ones(n, dtype=np.uint32),
+            "luminosityBlock": np.full(n, block + 1, dtype=np.uint32),
+            "event": np.arange(start + 1, stop + 1, dtype=np.uint64),
+            "genWeight": np.ones(n, dtype=np.float32),
+            "PFCands": hadrons,
+            "FatJet": fatjets,
+            "FatJetPFCands": constituent_links(index),
+            "Truth_label": label,
+        }
+
+
+def convert_lhco(
+    source: str | Path,
+    output: str | Path,
+    block_size: int = 10_000,
+    max_events: int | None = None,
+) -> int:
+    """Write the R&D table ``source`` as a PFNano-like ROOT file ``output`` (atomically).
+
+    Returns:
+        The number of events written.
+    """
+    from jetad.generate.nanoaod import write_events
+
+    written = 0
+
+    def counted():
+        nonlocal written
+        for block in lhco_blocks(source, block_size, max_events):
+            written += len(block["event"])
+            yield block
+
+    def runs():
+        return {
+            "run": np.array([1], dtype=np.uint32),
+            "genEventCount": np.array([written], dtype=np.int64),
+            "genEventSumw": np.array([float(written)]),
+            "genEventSumw2": np.array([float(written)]),
+        }
+
+    write_events(Path(output), counted(), runs)
+    return written
