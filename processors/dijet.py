@@ -16,6 +16,7 @@ from jetad.constituents import (
     recluster,
 )
 from jetad.datasets import event_weight, require_branches
+from jetad.decorrelation import mjj_thresholds
 from jetad.features import FEATURE_SETS
 from jetad.histograms import (
     count,
@@ -25,7 +26,8 @@ from jetad.histograms import (
     mjj_histogram,
     truth_counts,
 )
-from jetad.observables import dijet_features, dijet_kinematics
+from jetad.observables import dijet_features
+from jetad.observables.dijet import DijetSelection
 from jetad.scoring import AnomalyScorer
 
 CUTS = ("two jets", "leading pT", "delta eta")
@@ -57,11 +59,12 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
                  leading_ptmin: float = 1200.0, max_deta: float | None = 1.3):  # fmt: skip
         if jets not in ("fatjet", "recluster"):
             raise ValueError(f"jets must be 'fatjet' or 'recluster', got {jets!r}")
+        self.selection = DijetSelection(leading_ptmin, max_deta)
         self.scorers = {
-            name: AnomalyScorer(path, feature_set="lhco") for name, path in models.items()
+            name: AnomalyScorer(path, feature_set="lhco", selection=self.selection.to_dict())
+            for name, path in models.items()
         }
-        self.jets, self.radius, self.leading_ptmin = jets, radius, leading_ptmin
-        self.max_deta = np.inf if max_deta is None else max_deta
+        self.jets, self.radius = jets, radius
 
     def process(self, events):
         dataset, lazy = events.metadata["dataset"], is_dask(events)
@@ -72,11 +75,9 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
         else:
             require_branches(events, {candidate_layout(events).candidates: KINEMATICS})
             jets, constituents = recluster(events, radius=self.radius, ptmin=200.0)
-        leading_pt, deta = dijet_kinematics(jets)
         selection = PackedSelection()
-        selection.add("two jets", ~ak.is_none(leading_pt))
-        selection.add("leading pT", ak.fill_none(leading_pt > self.leading_ptmin, False))
-        selection.add("delta eta", ak.fill_none(deta < self.max_deta, False))
+        for name, mask in self.selection.cuts(jets).items():
+            selection.add(name, mask)
         passed = selection.all(*CUTS)
         # substructure only for the selected events: τ_N is most of the processor's time
         selected = dijet_features(
@@ -85,8 +86,11 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
         weight = event_weight(events)[passed] * dataset_weight(events.metadata)
 
         table = selected[list(FEATURE_SETS["lhco"].names)]
-        scores = {name: (scorer.metadata["working_points"], scorer.score_names[0],
-                         scorer(table)[:, 0]) for name, scorer in self.scorers.items()}  # fmt: skip
+        mjj = ak.fill_none(selected.mjj, np.nan)
+        scores = {name: ({**scorer.metadata["working_points"],
+                          **mjj_thresholds(scorer.metadata, mjj)},  # decorrelated, if calibrated
+                         scorer.score_names[0], scorer(table)[:, 0])
+                  for name, scorer in self.scorers.items()}  # fmt: skip
         histograms = {"mjj": mjj_histogram(lazy)}
         score_histograms, unscored = fill_scored(
             histograms, {"mjj": selected.mjj}, dataset, scores, weight, lazy

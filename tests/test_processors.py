@@ -131,6 +131,32 @@ def test_dijet_cutflow_cuts_and_mjj_peak(models):
     assert set(h.axes["cut"]) == {"none", "eff10", "eff1", "eff0p1"}
 
 
+def test_working_points_hold_after_the_processors_selection(models):
+    """A model's rows are the events the processor selects, its metadata says so, and its
+    working points keep the stated QCD fraction of them (binomial errors of the validation
+    rows that set them and of the events counted here)."""
+    from jetad.models.export import load_metadata
+    from jetad.observables.dijet import DijetSelection
+
+    metadata = load_metadata(models["dijet"])
+    assert metadata["selection"] == DijetSelection().to_dict()
+    _, summary = feature_rows(FEATURE_SETS["lhco"], [FIXTURES / "qcd_dijet.root"])
+    out = run_processor(_processor("dijet", models), _fileset("dijet"), executor="iterative")
+    selected = out["cutflow"]["qcd_dijet"]["delta eta"]
+    assert summary["rows"] + summary["dropped_nonfinite"] == selected
+    mjj = out["mjj"][{"dataset": "qcd_dijet", "model": "model"}]
+    total = mjj[{"cut": "none"}].values(flow=True).sum()
+    for cut, efficiency in metadata["working_point_efficiencies"].items():
+        passed = mjj[{"cut": cut}].values(flow=True).sum() / total
+        error = np.sqrt(efficiency * (1 - efficiency) * (1 / metadata["n_validation"] + 1 / total))
+        assert abs(passed - efficiency) < 3 * error + 1 / total, (cut, passed)
+
+
+def test_a_model_from_another_selection_is_named(models):
+    with pytest.warns(UserWarning, match="working points computed on .*leading_ptmin.: 1200"):
+        DijetAnomalyProcessor({"model": models["dijet"]}, leading_ptmin=1500.0)
+
+
 def test_reclustered_dijets(models):
     fileset = _fileset("dijet")
     out = run_processor(DijetAnomalyProcessor({}, jets="recluster"), fileset, executor="iterative")

@@ -197,7 +197,8 @@ def write_outputs(output: dict, directory: Path, skipped: list[str] = ()) -> lis
     import uproot
     from coffea.util import save
 
-    from jetad.plotting import plot_observable
+    from jetad.histograms import sculpting
+    from jetad.plotting import plot_observable, plot_sculpting
 
     directory.mkdir(parents=True, exist_ok=True)
     written = [directory / "histograms.coffea", directory / "histograms.root"]
@@ -219,4 +220,15 @@ def write_outputs(output: dict, directory: Path, skipped: list[str] = ()) -> lis
     for name, h in found.items():  # score/MODEL: the model is already the category
         written += plot_observable(h, directory, name.split("/")[0] if name.startswith("score/")
                                    else name.replace("/", "_"))  # fmt: skip
+    masses = {name: h for name, h in found.items() if name in ("mjj", "mt")}
+    measures = {
+        name: {model: {dataset: sculpting(h, dataset, model) for dataset in h.axes["dataset"]}
+               for model in h.axes["model"]}
+        for name, h in masses.items()
+    }  # fmt: skip
+    if measures:
+        written.append(directory / "sculpting.json")
+        written[-1].write_text(json.dumps(measures, indent=2, allow_nan=True) + "\n")
+        for name, h in masses.items():
+            written += plot_sculpting(h, directory, name)
     return written

@@ -401,6 +401,31 @@ def _write_model(trained, output: Path, feature_set, summary) -> tuple[Path, ...
     return path, history_path, plot_path
 
 
+@main.command("decorrelate")
+@click.argument("model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--background", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="QCD files to fit the thresholds on (repeatable).")  # fmt: skip
+@click.option("--degree", type=click.IntRange(0, 5), default=2, show_default=True,
+              help="Polynomial degree in ln m_jj.")  # fmt: skip
+def decorrelate_command(model_path, background, degree) -> None:
+    """Working points that follow m_jj (quantile regression on background after the
+    selection), stored with MODEL_PATH: the dijet processor then also cuts eff10_mjj, eff1_mjj
+    and eff0p1_mjj, which keep the QCD m_jj shape."""
+    from jetad.decorrelation import calibrate
+
+    try:
+        report = calibrate(model_path, background, degree)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
+    table = Table(title=f"{model_path.name}: QCD efficiency in m_jj quartiles")
+    for column in ("working point", "fixed threshold", "m_jj-dependent"):
+        table.add_column(column)
+    for name, flat in report.items():
+        table.add_row(name, " ".join(f"{e:.4f}" for e in flat["fixed"]),
+                      " ".join(f"{e:.4f}" for e in flat["mjj"]))  # fmt: skip
+    Console().print(table)
+
+
 @main.command("evaluate")
 @click.option("--model", "model_path", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option("--background", multiple=True, required=True, type=click.Path(path_type=Path))

@@ -155,14 +155,17 @@ def event_weight(events):
     return ak.ones_like(events.event, dtype=np.float64)
 
 
-def feature_rows(feature_set, paths) -> tuple[np.ndarray, dict]:
+def feature_rows(feature_set, paths, also: tuple[str, ...] = ()) -> tuple[np.ndarray, dict]:
     """The rows × features matrix of ``feature_set`` over the files ``paths``.
 
-    Jet-level sets give one row per FatJet, event-level sets one per selected event. Rows with a
-    non-finite feature are dropped and counted, never silently kept.
+    Jet-level sets give one row per FatJet, event-level sets one per event that the feature
+    set's selection keeps (the processor's). Rows with a non-finite feature are dropped and
+    counted, never silently kept. ``also`` appends columns that are not model inputs (e.g.
+    ``mjj``) after the features, from the same rows.
 
     Returns:
-        The float64 matrix and a summary ``{"files", "rows", "dropped_nonfinite"}``.
+        The float64 matrix and a summary ``{"files", "rows", "dropped_nonfinite",
+        "selection"}``.
     """
     import awkward as ak
 
@@ -170,14 +173,19 @@ def feature_rows(feature_set, paths) -> tuple[np.ndarray, dict]:
 
     matrices = []
     for path in paths:
-        table = feature_set(open_events(path))
+        events = open_events(path)
+        table = feature_set(events, also=also)
+        if feature_set.selection is not None:  # the processor's events, and only those
+            table = table[feature_set.selection.passed(events.FatJet)]
         rows = ak.flatten(table, axis=1) if feature_set.level == "jet" else ak.drop_none(table)
-        matrices.append(feature_matrix(rows, feature_set.names))
-    matrix = np.concatenate(matrices) if matrices else np.empty((0, len(feature_set.names)))
+        matrices.append(feature_matrix(rows, (*feature_set.names, *also)))
+    width = len(feature_set.names) + len(also)
+    matrix = np.concatenate(matrices) if matrices else np.empty((0, width))
     finite = np.all(np.isfinite(matrix), axis=1)
     summary = {
         "files": [str(p) for p in paths],
         "rows": int(finite.sum()),
         "dropped_nonfinite": int((~finite).sum()),
+        "selection": None if feature_set.selection is None else feature_set.selection.to_dict(),
     }
     return matrix[finite], summary

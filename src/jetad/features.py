@@ -52,6 +52,7 @@ from jetad.observables import (
     soft_drop,
 )
 from jetad.observables.constituent_images import COMPONENTS, leading_constituents
+from jetad.observables.dijet import DijetSelection
 from jetad.observables.lepton_trigger import FEATURES as HLT21_NAMES
 from jetad.observables.lepton_trigger import NANO_ISOLATION
 
@@ -87,30 +88,39 @@ class FeatureSet:
         features: the features, in model-input order.
         compute: ``compute(events, constituents=None) -> ak.Array`` of records whose fields
             include every feature name.
+        selection: for event-level sets, the analysis' event selection (e.g.
+            :class:`~jetad.observables.dijet.DijetSelection` of the FatJets): training and
+            evaluation rows are the events it keeps, the processor cuts with the same, and the
+            model's metadata records it.
     """
 
     name: str
     level: Level
     features: tuple[Feature, ...]
     compute: Compute
+    selection: DijetSelection | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.features)
 
-    def __call__(self, events: ak.Array, constituents: ak.Array | None = None) -> ak.Array:
-        """The features of ``events`` as records with exactly :attr:`names`, in order.
+    def __call__(
+        self, events: ak.Array, constituents: ak.Array | None = None, also: tuple[str, ...] = ()
+    ) -> ak.Array:
+        """The features of ``events`` as records with exactly :attr:`names`, in order, then
+        the ``also`` fields the computation gives beside them (e.g. ``mjj`` of ``lhco``).
 
         Args:
             events: NanoEvents (eager, virtual or dask).
             constituents: jet constituents to use instead of ``fatjet_constituents(events)``,
                 e.g. from :func:`jetad.constituents.recluster`.
+            also: fields that are not model inputs, such as the mass a cut is decorrelated on.
         """
         table = self.compute(events, constituents)
-        missing = [n for n in self.names if n not in ak.fields(table)]
+        missing = [n for n in (*self.names, *also) if n not in ak.fields(table)]
         if missing:
             raise ValueError(f"feature set {self.name!r} did not compute {', '.join(missing)}")
-        return table[list(self.names)]
+        return table[[*self.names, *also]]
 
 
 def _constituents(events: ak.Array, constituents: ak.Array | None) -> ak.Array:
@@ -175,6 +185,7 @@ FEATURE_SETS: dict[str, FeatureSet] = {
                 Feature("tau32_j2", "", "τ3/τ2 of the lighter jet"),
             ),
             _lhco,
+            DijetSelection(),
         ),
         FeatureSet(
             "svj8",

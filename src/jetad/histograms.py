@@ -36,6 +36,7 @@ __all__ = [
     "fill_with_cuts",
     "mass_histogram",
     "mjj_histogram",
+    "sculpting",
     "score_histogram",
     "score_range",
     "truth_counts",
@@ -213,3 +214,26 @@ def cutflow(selection, names: tuple[str, ...]) -> dict:
     for k, name in enumerate(names, start=1):
         counts[name] = count(selection.all(*names[:k]))
     return counts
+
+
+def sculpting(histogram: hist.Hist, dataset: str, model: str) -> dict[str, dict[str, float]]:
+    """How much each cut reshapes a dataset's mass spectrum (``mjj`` or ``mt``), for the
+    decorrelation check: ``{cut: {"efficiency", "js_divergence"}}`` per cut other than
+    ``none``, with the fraction of the (weighted) events the cut keeps and the Jensen–Shannon
+    divergence (base 2: 0 for the same shape, 1 for disjoint ones) between the normalised
+    spectra after and before it. A cut that keeps nothing gets NaN."""
+    from scipy.spatial.distance import jensenshannon
+
+    one = histogram[{"dataset": dataset, "model": model}]
+    before = one[{"cut": "none"}].values()
+    found = {}
+    for cut in histogram.axes["cut"]:
+        if cut == "none":
+            continue
+        after = one[{"cut": cut}].values()
+        kept = after.sum() / before.sum() if before.sum() > 0 else float("nan")
+        divergence = (
+            float(jensenshannon(after, before, base=2) ** 2) if after.sum() > 0 else float("nan")
+        )
+        found[cut] = {"efficiency": float(kept), "js_divergence": divergence}
+    return found

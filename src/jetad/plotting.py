@@ -17,6 +17,7 @@ __all__ = [
     "plot_bumphunt",
     "plot_observable",
     "plot_performance",
+    "plot_sculpting",
     "plot_spurious_signal",
     "plot_training",
 ]
@@ -96,6 +97,56 @@ def plot_observable(h, outdir: Path, name: str) -> list[Path]:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize="x-small", ncol=2)
         paths.append(outdir / f"{name}_{model}.png")
+        fig.savefig(paths[-1])
+        plt.close(fig)
+    return paths
+
+
+def plot_sculpting(h, outdir: Path, name: str) -> list[Path]:
+    """For a mass histogram with a ``cut`` axis: one figure per model, one column per dataset,
+    the normalised spectrum before and after each cut (events per GeV, unit area) and their
+    ratio, each cut's kept fraction and Jensen–Shannon divergence in the legend, as
+    ``NAME_sculpting_MODEL.png``. A cut that does not sculpt stays flat at 1."""
+    from jetad.histograms import sculpting
+
+    paths, mass = [], h.axes[-1]
+    widths = np.diff(mass.edges)
+    for model in h.axes["model"]:
+        filled = {d: h[{"dataset": d, "model": model, "cut": "none"}].values().sum() > 0
+                  for d in h.axes["dataset"]}  # fmt: skip
+        datasets = [d for d, has_events in filled.items() if has_events]
+        if not datasets:
+            continue
+        fig, axes = plt.subplots(2, len(datasets), figsize=(7 * len(datasets), 8), sharex=True,
+                                 squeeze=False, gridspec_kw={"height_ratios": [3, 1]})  # fmt: skip
+        for column, dataset in enumerate(datasets):
+            top, bottom = axes[0][column], axes[1][column]
+            one = h[{"dataset": dataset, "model": model}]
+            before = one[{"cut": "none"}].values()
+            shape_before = before / before.sum() / widths
+            measures = sculpting(h, dataset, model)
+            mplhep.histplot(shape_before, mass.edges, ax=top, color="black", label="no cut")
+            for cut in h.axes["cut"]:
+                after = one[{"cut": cut}].values()
+                if cut == "none" or after.sum() <= 0:
+                    continue
+                shape = after / after.sum() / widths
+                m = measures[cut]
+                label = f"{cut}: kept {m['efficiency']:.1%}, JS = {m['js_divergence']:.3f}"
+                (line,) = mplhep.histplot(shape, mass.edges, ax=top, label=label)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratio = np.where(shape_before > 0, shape / shape_before, np.nan)
+                mplhep.histplot(ratio, mass.edges, ax=bottom, color=line.stairs.get_edgecolor())
+            filled = np.nonzero(before)[0]
+            lowest = shape_before[before > 0].min()
+            top.set(yscale="log", ylabel="normalised events / GeV", title=dataset,
+                    xlim=(mass.edges[filled[0]], mass.edges[filled[-1] + 1]),
+                    ylim=(0.5 * lowest, 30 * shape_before.max()))  # fmt: skip
+            top.legend(fontsize="x-small", loc="upper right")
+            bottom.axhline(1, color="black", linewidth=0.8)
+            bottom.set(ylim=(0, 3), ylabel="cut / no cut", xlabel=mass.label or mass.name)
+        fig.tight_layout()
+        paths.append(outdir / f"{name}_sculpting_{model}.png")
         fig.savefig(paths[-1])
         plt.close(fig)
     return paths

@@ -29,6 +29,21 @@ from jetad.models.export import load_metadata, load_model
 __all__ = ["AnomalyScorer"]
 
 
+def _check_selection(model_path, metadata: dict, selection: dict) -> None:
+    """Warn, naming both, when a model's working points come from another event selection:
+    its cuts then keep another fraction of the background than their names say."""
+    import warnings
+
+    trained = metadata.get("selection")
+    if trained != selection:
+        warnings.warn(
+            f"model {str(model_path)!r}: working points computed on "
+            f"{'no recorded selection' if trained is None else trained}, scored after "
+            f"{selection}; the cuts will not keep the stated QCD fractions",
+            stacklevel=3,
+        )
+
+
 class AnomalyScorer(torch_wrapper):
     """Score jetad feature tables with an exported model.
 
@@ -36,6 +51,8 @@ class AnomalyScorer(torch_wrapper):
         model_path: the TorchScript file written by ``jetad train``.
         feature_set: the name of the set the table comes from; it must match the model's.
         features: the table's feature names, in order; the set's names by default.
+        selection: the event selection the caller scores after (``DijetSelection.to_dict()``):
+            a warning names both when the model's working points were computed on another.
     """
 
     def __init__(
@@ -43,6 +60,7 @@ class AnomalyScorer(torch_wrapper):
         model_path: str | Path,
         feature_set: str | None = None,
         features: tuple[str, ...] | None = None,
+        selection: dict | None = None,
     ):
         self.metadata = load_metadata(model_path)
         load_model(model_path)  # a corrupt file fails here, in one line, not on a worker
@@ -60,6 +78,8 @@ class AnomalyScorer(torch_wrapper):
             raise ValueError(
                 f"model {str(model_path)!r} expects features {list(expected)}, got {list(features)}"
             )
+        if selection is not None:
+            _check_selection(model_path, self.metadata, selection)
         self.features = expected
         self.score_names = tuple(self.metadata["scores"])
         super().__init__(str(model_path), expected_output_shape=(None, len(self.score_names)))

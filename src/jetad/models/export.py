@@ -84,6 +84,15 @@ def metadata_path(model_path: str | Path) -> Path:
     return Path(model_path).with_suffix(".json")
 
 
+def _selection(feature_set: str) -> dict | None:
+    """The event selection a registered feature set's rows were taken after (what the
+    working points' efficiencies refer to)."""
+    from jetad.features import FEATURE_SETS
+
+    selection = getattr(FEATURE_SETS.get(feature_set), "selection", None)
+    return None if selection is None else selection.to_dict()
+
+
 def export(
     trained: TrainedModel,
     path: str | Path,
@@ -104,6 +113,7 @@ def export(
     metadata = {
         "feature_set": feature_set,
         "features": list(features),
+        "selection": _selection(feature_set),
         "scores": list(trained.score_names),
         "primary_score": primary,
         "working_points": working_points,

@@ -18,6 +18,8 @@ definition; ``../shared/realdata`` agrees with jetad's own to 0.1%).
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import awkward as ak
 import numpy as np
 
@@ -25,7 +27,13 @@ from jetad._dask import is_dask
 from jetad.clustering import four_momenta
 from jetad.observables.nsubjettiness import nsubjettiness, tau21, tau32
 
-__all__ = ["dijet_features", "dijet_kinematics", "dijet_mass", "stored_nsubjettiness"]
+__all__ = [
+    "DijetSelection",
+    "dijet_features",
+    "dijet_kinematics",
+    "dijet_mass",
+    "stored_nsubjettiness",
+]
 
 
 def stored_nsubjettiness(jets: ak.Array) -> ak.Array:
@@ -52,6 +60,37 @@ def dijet_kinematics(jets: ak.Array) -> tuple[ak.Array, ak.Array]:
     pair = ak.mask(jets, ak.num(jets, axis=1) >= 2)
     first, second = pair[:, 0], pair[:, 1]
     return np.maximum(first.pt, second.pt), abs(first.eta - second.eta)
+
+
+@dataclass(frozen=True)
+class DijetSelection:
+    """The dijet analysis' event selection: two jets, the leading one above ``leading_ptmin``
+    (GeV), and |Δη| < ``max_deta`` (None: no cut). The processor cuts with it and training
+    selects its rows with it, so a model's working points mean the stated QCD efficiency after
+    the processor's selection; the exported metadata records it."""
+
+    leading_ptmin: float = 1200.0
+    max_deta: float | None = 1.3
+
+    def cuts(self, jets: ak.Array) -> dict[str, ak.Array]:
+        """``{"two jets", "leading pT", "delta eta"}`` masks per event, in order."""
+        leading_pt, deta = dijet_kinematics(jets)
+        max_deta = np.inf if self.max_deta is None else self.max_deta
+        return {
+            "two jets": ~ak.is_none(leading_pt),
+            "leading pT": ak.fill_none(leading_pt > self.leading_ptmin, False),
+            "delta eta": ak.fill_none(deta < max_deta, False),
+        }
+
+    def passed(self, jets: ak.Array) -> ak.Array:
+        """Events passing every cut."""
+        first, *rest = self.cuts(jets).values()
+        for mask in rest:
+            first = first & mask
+        return first
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 def dijet_mass(jets: ak.Array) -> ak.Array:

@@ -1,0 +1,135 @@
+"""Mass-decorrelated working points: score thresholds that follow m_jj.
+
+A fixed threshold on a score that changes with m_jj keeps a different fraction of QCD at each
+m_jj and sculpts the spectrum the bump hunt fits. As in the CMS anomaly-detection dijet search
+(quantile regression of the score on m_jj), the threshold for a QCD efficiency ε is the
+(1 − ε) quantile of the score as a smooth function of m_jj, fitted on background events after
+the analysis' selection:
+
+    t_ε(m_jj) = Σ_k c_k u^k,   u = ln(m_jj / 1 TeV),  k = 0 … degree,
+
+by minimising the quantile (pinball) loss Σ max(τ r, (τ − 1) r), r = score − t_ε, τ = 1 − ε —
+a linear programme, solved exactly with scipy's HiGHS (what scikit-learn's QuantileRegressor
+does; no new dependency). Outside the fitted m_jj range the threshold stays at its edge value.
+
+The thresholds are stored in the model's metadata as ``mjj_working_points``
+(``{"eff10_mjj": {"coefficients": [...], "mjj_range": [low, high], "efficiency": 0.1}}``); the
+dijet processor then fills cuts ``eff10_mjj``… beside the fixed ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+__all__ = [
+    "calibrate",
+    "fit_quantile_threshold",
+    "flatness",
+    "mjj_thresholds",
+    "quantile_threshold",
+]
+
+REFERENCE_MASS = 1000.0  # GeV: u = ln(m_jj / 1 TeV) keeps the polynomial well conditioned
+
+
+def _powers(mjj: np.ndarray, degree: int) -> np.ndarray:
+    u = np.log(np.asarray(mjj, dtype=float) / REFERENCE_MASS)
+    return np.vander(u, degree + 1, increasing=True)
+
+
+def fit_quantile_threshold(
+    score: np.ndarray, mjj: np.ndarray, efficiency: float, degree: int = 2
+) -> dict:
+    """The (1 − ``efficiency``) quantile of ``score`` as a polynomial of ln m_jj (GeV).
+
+    Returns:
+        ``{"coefficients", "mjj_range", "efficiency"}``, JSON-ready.
+    """
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    score, mjj = np.asarray(score, dtype=float), np.asarray(mjj, dtype=float)
+    finite = np.isfinite(score) & np.isfinite(mjj) & (mjj > 0)
+    score, mjj = score[finite], mjj[finite]
+    if len(score) < 10 * (degree + 1) or not 0 < efficiency < 1:
+        raise ValueError(
+            f"a quantile threshold of degree {degree} at efficiency {efficiency} needs at least "
+            f"{10 * (degree + 1)} finite rows, got {len(score)}"
+        )
+    tau, n, design = 1 - efficiency, len(score), _powers(mjj, degree)
+    # variables: coefficients (free), positive and negative residuals (≥ 0)
+    cost = np.concatenate([np.zeros(degree + 1), np.full(n, tau), np.full(n, 1 - tau)])
+    identity = sparse.identity(n, format="csr")
+    equality = sparse.hstack([sparse.csr_matrix(design), identity, -identity], format="csr")
+    bounds = [(None, None)] * (degree + 1) + [(0, None)] * (2 * n)
+    result = linprog(cost, A_eq=equality, b_eq=score, bounds=bounds, method="highs")
+    if not result.success:
+        raise ValueError(f"the quantile regression did not converge: {result.message}")
+    return {
+        "coefficients": [float(c) for c in result.x[: degree + 1]],
+        "mjj_range": [float(mjj.min()), float(mjj.max())],
+        "efficiency": float(efficiency),
+    }
+
+
+def quantile_threshold(parameters: Mapping, mjj) -> np.ndarray:
+    """The threshold of :func:`fit_quantile_threshold`'s ``parameters`` at ``mjj`` (GeV),
+    constant beyond the fitted range. Works on numpy and (flat) awkward arrays."""
+    low, high = parameters["mjj_range"]
+    u = np.log(np.minimum(np.maximum(mjj, low), high) / REFERENCE_MASS)  # ufuncs: awkward too
+    value = 0.0 * u
+    for power, coefficient in enumerate(parameters["coefficients"]):
+        value = value + coefficient * u**power
+    return value
+
+
+def mjj_thresholds(metadata: Mapping, mjj) -> dict:
+    """``{cut: per-event threshold}`` for every m_jj-dependent working point of a model."""
+    return {
+        name: quantile_threshold(parameters, mjj)
+        for name, parameters in metadata.get("mjj_working_points", {}).items()
+    }
+
+
+def flatness(score: np.ndarray, mjj: np.ndarray, threshold, quantiles: int = 4) -> list[float]:
+    """The fraction of events above ``threshold`` (a number or per-event thresholds) in each
+    m_jj quantile: flat when the cut does not depend on m_jj."""
+    edges = np.quantile(mjj, np.linspace(0, 1, quantiles + 1))
+    index = np.clip(np.searchsorted(edges, mjj, side="right") - 1, 0, quantiles - 1)
+    passed = score > threshold
+    return [float(passed[index == q].mean()) for q in range(quantiles)]
+
+
+def calibrate(model_path, background, degree: int = 2) -> dict:
+    """Fit every working point of the model at ``model_path`` as a function of m_jj on the
+    ``background`` files (after the feature set's selection), store them in its metadata as
+    ``mjj_working_points`` and return, per working point, the efficiency in m_jj quartiles
+    with the fixed and the m_jj-dependent threshold."""
+    import json
+
+    from jetad.datasets import feature_rows
+    from jetad.features import get_feature_set
+    from jetad.models import load_metadata, score_matrix
+    from jetad.models.export import WORKING_POINTS, metadata_path
+
+    metadata = load_metadata(model_path)
+    feature_set = get_feature_set(metadata["feature_set"])
+    rows, summary = feature_rows(feature_set, background, also=("mjj",))
+    rows = np.asarray(np.ma.filled(rows, np.nan))
+    score = score_matrix(model_path, rows[:, :-1])[:, 0]
+    mjj = rows[:, -1]
+    fits, report = {}, {}
+    for name, efficiency in WORKING_POINTS.items():
+        fit = fit_quantile_threshold(score, mjj, efficiency, degree)
+        fits[f"{name}_mjj"] = fit
+        report[name] = {
+            "fixed": flatness(score, mjj, metadata["working_points"][name]),
+            "mjj": flatness(score, mjj, quantile_threshold(fit, mjj)),
+        }
+    metadata["mjj_working_points"] = fits
+    metadata["mjj_calibration"] = {"files": summary["files"], "rows": summary["rows"],
+                                   "degree": degree}  # fmt: skip
+    metadata_path(model_path).write_text(json.dumps(metadata, indent=2) + "\n")
+    return report

@@ -1,0 +1,76 @@
+"""m_jj-dependent working points: the quantile regression, and the cuts the processor fills."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import FIXTURE_FILESET, FIXTURES
+from jetad.datasets import feature_rows, load_fileset
+from jetad.decorrelation import fit_quantile_threshold, flatness, quantile_threshold
+from jetad.features import FEATURE_SETS
+
+
+@pytest.fixture(scope="module")
+def qcd_rows():
+    """mj1 (GeV) and m_jj (GeV) of the selected QCD fixture events: the heavier jet's mass
+    grows with m_jj, so a fixed cut on it sculpts the spectrum."""
+    rows, _ = feature_rows(FEATURE_SETS["lhco"], [FIXTURES / "qcd_dijet.root"], also=("mjj",))
+    rows = np.asarray(np.ma.filled(rows, np.nan))
+    return rows[:, 0], rows[:, -1]
+
+
+def test_degree_zero_is_the_sample_quantile(qcd_rows):
+    mj1, mjj = qcd_rows
+    for efficiency in (0.5, 0.1):
+        fit = fit_quantile_threshold(mj1, mjj, efficiency, degree=0)
+        threshold = quantile_threshold(fit, mjj)
+        above = np.mean(mj1 > threshold)  # an exact quantile: within one event of ε
+        assert abs(above - efficiency) <= 1 / len(mj1) + 1e-12
+        lower, upper = np.sort(mj1)[[int(np.floor((1 - efficiency) * len(mj1))) - 1,
+                                     int(np.ceil((1 - efficiency) * len(mj1)))]]  # fmt: skip
+        assert lower <= threshold[0] <= upper
+
+
+def test_the_threshold_follows_mjj(qcd_rows):
+    mj1, mjj = qcd_rows
+    assert np.corrcoef(mj1, mjj)[0, 1] > 0.15
+    efficiency = 0.5
+    fit = fit_quantile_threshold(mj1, mjj, efficiency, degree=1)
+    fixed = np.quantile(mj1, 1 - efficiency)
+    following = flatness(mj1, mjj, quantile_threshold(fit, mjj), quantiles=2)
+    error = np.sqrt(efficiency * (1 - efficiency) / (len(mj1) / 2))
+    assert all(abs(e - efficiency) < 2 * error for e in following), following
+    spread_fixed = np.ptp(flatness(mj1, mjj, fixed, quantiles=2))
+    assert np.ptp(following) < spread_fixed
+    # flat beyond the fitted range
+    low, high = fit["mjj_range"]
+    edge = quantile_threshold(fit, np.array([low, high, 0.5 * low, 2 * high]))
+    assert edge[2] == edge[0] and edge[3] == edge[1]
+
+
+def test_calibrated_model_fills_mjj_cuts(tmp_path):
+    from click.testing import CliRunner
+    from jetad.processors import DijetAnomalyProcessor
+
+    from jetad.analysis import run_processor
+    from jetad.cli import main
+    from jetad.models import TrainConfig, export, train
+
+    rows, _ = feature_rows(FEATURE_SETS["lhco"], [FIXTURES / "qcd_dijet.root"])
+    path = export(train(rows, TrainConfig.for_model("vae", epochs=2)), tmp_path / "vae.pt",
+                  "lhco", FEATURE_SETS["lhco"].names)  # fmt: skip
+    qcd = str(FIXTURES / "qcd_dijet.root")
+    arguments = ["decorrelate", str(path), "--background", qcd, "--degree", "1"]
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 0, result.output
+    metadata = json.loads(path.with_suffix(".json").read_text())
+    assert set(metadata["mjj_working_points"]) == {"eff10_mjj", "eff1_mjj", "eff0p1_mjj"}
+    fileset = {k: v for k, v in load_fileset(FIXTURE_FILESET).items() if k == "qcd_dijet"}
+    out = run_processor(DijetAnomalyProcessor({"vae": str(path)}), fileset, executor="iterative")
+    mjj = out["mjj"][{"dataset": "qcd_dijet", "model": "vae"}]
+    total = mjj[{"cut": "none"}].values(flow=True).sum()
+    kept = mjj[{"cut": "eff10_mjj"}].values(flow=True).sum() / total
+    assert abs(kept - 0.1) < 3 * np.sqrt(0.09 / total) + 1 / total  # calibrated on these events
