@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -58,15 +59,45 @@ def main() -> None:
     """jetad: unsupervised new-physics searches with jets, as a coffea plugin."""
 
 
+@contextmanager
+def _generation_pool(executor: str, scheduler: str | None, jobs: int):
+    """None (jetad's own pool of ``jobs`` processes) or the executor of a Dask cluster: an
+    existing one at ``scheduler`` or a ``LocalCluster`` of ``jobs`` workers."""
+    if executor == "processes" and scheduler is None:
+        yield None
+        return
+    from jetad.analysis import dask_client
+
+    with dask_client(scheduler, jobs) as client:
+        yield client.get_executor()
+
+
+def _generation_options(command):
+    """--jobs, --executor and --scheduler, shared by ``generate`` and ``samples``."""
+    options = [
+        click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Worker processes (of the LocalCluster with --executor dask)."),
+        click.option("--executor", type=click.Choice(["processes", "dask"]), default="processes",
+                     show_default=True, help="Run the blocks in a process pool or on Dask; the "
+                     "files are identical either way (every block keeps its seed)."),
+        click.option("--scheduler", default=None,
+                     help="Address of an existing Dask scheduler (implies --executor dask)."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def _run_generation(
     process: str,
     events: int,
     seed: int,
     output: Path,
-    jobs: int,
+    pool,
     params: dict[str, str],
     pythia: tuple[str, ...],
     fatjet_radius: float | None = None,
+    jobs: int = 1,
 ) -> GenerationSummary:
     with _progress() as bar:
         task = bar.add_task(process, total=events)
@@ -81,13 +112,15 @@ def _run_generation(
                 pythia_settings=pythia,
                 fatjet_radius=fatjet_radius,
                 progress=lambda n: bar.advance(task, n),
+                pool=pool,
             )
         except ValueError as err:
             raise click.ClickException(str(err)) from None
 
 
-def _generate_samples(requests: list[dict], jobs: int) -> list[GenerationSummary]:
-    """Generate several samples in parallel (blocks of all of them share ``jobs`` processes)."""
+def _generate_samples(requests: list[dict], jobs: int, pool=None) -> list[GenerationSummary]:
+    """Generate several samples in parallel (blocks of all of them share ``jobs`` processes,
+    or ``pool``)."""
     with _progress() as bar:
         task = bar.add_task("samples", total=sum(r["n_events"] for r in requests))
 
@@ -96,7 +129,7 @@ def _generate_samples(requests: list[dict], jobs: int) -> list[GenerationSummary
             bar.console.print(f"generated {summary.n_events} {summary.process} events")
 
         try:
-            return generate_many(requests, jobs=jobs, done=done)
+            return generate_many(requests, jobs=jobs, done=done, pool=pool)
         except ValueError as err:
             raise click.ClickException(str(err)) from None
 
@@ -112,7 +145,7 @@ _GENERATE_HELP = (
 @click.option("--events", "-n", type=click.IntRange(min=1), required=True, help="Events.")
 @click.option("--seed", "-s", type=int, default=1, show_default=True, help="Random seed.")
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True, help="ROOT file.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True)
+@_generation_options
 @click.option(
     "--param",
     "params",
@@ -132,10 +165,12 @@ _GENERATE_HELP = (
     default=None,
     help="Anti-kT radius of FatJet.  [default: 1.0 for qcd_dijet and wprime_xy, else 0.8]",
 )
-def generate_command(process, events, seed, output, jobs, params, pythia, fatjet_radius) -> None:
-    summary = _run_generation(
-        process, events, seed, output, jobs, _key_values(params, "--param"), pythia, fatjet_radius
-    )
+def generate_command(process, events, seed, output, jobs, executor, scheduler, params, pythia,
+                     fatjet_radius) -> None:  # fmt: skip
+    parameters = _key_values(params, "--param")
+    with _generation_pool(executor, scheduler, jobs) as pool:
+        summary = _run_generation(process, events, seed, output, pool, parameters, pythia,
+                                  fatjet_radius, jobs)  # fmt: skip
     _print_summary([summary])
 
 
@@ -149,7 +184,7 @@ def generate_command(process, events, seed, output, jobs, params, pythia, fatjet
 )
 @click.option("--events", "-n", type=click.IntRange(min=1), default=200, show_default=True)
 @click.option("--seed", "-s", type=int, default=1, show_default=True)
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True)
+@_generation_options
 @click.option(
     "--process",
     "processes",
@@ -163,14 +198,15 @@ def generate_command(process, events, seed, output, jobs, params, pythia, fatjet
     default=None,
     help="Fileset JSON to write.  [default: OUTPUT/fileset.json]",
 )
-def samples_command(output, events, seed, jobs, processes, fileset) -> None:
+def samples_command(output, events, seed, jobs, executor, scheduler, processes, fileset) -> None:
     """Generate one file per process and a coffea fileset JSON describing them."""
     _writable(output)
     requests = [
         {"process": name, "n_events": events, "seed": seed, "output": output / f"{name}.root"}
         for name in (processes or PROCESSES)
     ]
-    summaries = _generate_samples(requests, jobs)
+    with _generation_pool(executor, scheduler, jobs) as pool:
+        summaries = _generate_samples(requests, jobs, pool)
     entries = {
         s.process: {"files": {str(s.output): "Events"}, "metadata": s.metadata()} for s in summaries
     }

@@ -19,6 +19,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -285,13 +286,18 @@ def generate(
 
 
 def generate_many(
-    requests: list[Mapping], jobs: int = 1, done: Callable[[GenerationSummary], None] | None = None
+    requests: list[Mapping],
+    jobs: int = 1,
+    done: Callable[[GenerationSummary], None] | None = None,
+    pool: Executor | None = None,
 ) -> list[GenerationSummary]:
     """Generate several samples at once, their blocks sharing one pool of ``jobs`` processes.
 
     Args:
         requests: keyword arguments of :func:`generate`, one mapping per sample.
         done: called with each sample's summary as soon as its file is written.
+        pool: an executor to run every block in instead (e.g. a Dask cluster's,
+            ``client.get_executor()``); blocks keep their seeds, so the files are the same.
 
     Returns:
         The summaries, in the order of ``requests``. Each file is identical to what
@@ -306,11 +312,11 @@ def generate_many(
             done(summary)
         return summary
 
-    if jobs == 1:
+    if jobs == 1 and pool is None:
         return [one(request, None) for request in requests]
-    with (
-        ProcessPoolExecutor(max_workers=jobs) as pool,
-        ThreadPoolExecutor(max_workers=len(requests) or 1) as threads,
-    ):
+    with ExitStack() as stack:
+        if pool is None:
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=jobs))
+        threads = stack.enter_context(ThreadPoolExecutor(max_workers=len(requests) or 1))
         futures = [threads.submit(one, request, pool) for request in requests]
         return [future.result() for future in futures]
