@@ -33,7 +33,7 @@ def test_small_demo_writes_every_output(tmp_path):
         assert all(0.0 <= m["auc"] <= 1.0 for m in metrics.values())
     bumphunt = json.loads((out / "bumphunt.json").read_text())
     assert bumphunt["datasets"] == ["pseudodata"]
-    assert set(bumphunt["hunts"]["vae"]) == {"none", "eff10", "eff1"}
+    assert set(bumphunt["hunts"]["vae"]) == {"none", "eff10", "eff1", "eff10_mjj", "eff1_mjj"}
     for cut, result in bumphunt["hunts"]["vae"].items():  # this few events may leave too few bins
         if "skipped" not in result:
             assert result["local_significance"] >= 0 and (out / f"bumphunt_vae_{cut}.png").is_file()
@@ -44,4 +44,4 @@ def test_small_demo_writes_every_output(tmp_path):
     assert "Bump hunt on the pseudo-data" in report and "The injected W′ peaks at" in report
     commands = (out / "commands.txt").read_text().splitlines()
     assert [c.split()[1] for c in commands] == ["inject", *["train", "evaluate"] * 3,
-                                                *["run"] * 3, "bumphunt"]  # fmt: skip
+                                                "decorrelate", *["run"] * 3, "bumphunt"]  # fmt: skip

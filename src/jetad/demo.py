@@ -125,6 +125,10 @@ def run_demo(ctx: click.Context, output: Path, events: int, seed: int, jobs: int
                signal=tuple(samples / f"{s}.root" for s in signal),
                output=models / f"{name}_evaluation")  # fmt: skip
 
+    # working points that follow m_jj, fitted on the QCD simulation (cuts eff10_mjj, eff1_mjj…)
+    invoke(cli.decorrelate_command, model_path=models / "vae.pt",
+           background=(samples / "qcd_dijet.root",), degree=2)  # fmt: skip
+
     everything = load_fileset(fileset_path)
     for analysis, (model, datasets, directory) in DEMO_ANALYSES.items():
         fileset = write_fileset({d: everything[d] for d in datasets},
@@ -135,7 +139,8 @@ def run_demo(ctx: click.Context, output: Path, events: int, seed: int, jobs: int
                output=output / directory, jets="fatjet")  # fmt: skip
 
     invoke(cli.bumphunt_command, histograms=output / "histograms.coffea",
-           cuts=("eff10", "eff1"), datasets=("pseudodata",), luminosity=1.0, mjj_min=None,
+           cuts=("eff10", "eff1", "eff10_mjj", "eff1_mjj"), datasets=("pseudodata",),
+           luminosity=1.0, mjj_min=None,
            widths=WIDTHS, spurious_dataset="qcd_dijet", toys=toys, output=output)  # fmt: skip
     (output / "commands.txt").write_text("\n".join(commands) + "\n")
 
