@@ -422,7 +422,7 @@ def scan(counts: np.ndarray, expected: np.ndarray, window_bins: int) -> np.ndarr
 
 @dataclass(frozen=True)
 class Window:
-    """The most significant window of one width after its masked refit."""
+    """The most significant window of one width and the local Z of every position (``scan``)."""
 
     width_bins: int
     low: float
@@ -430,14 +430,6 @@ class Window:
     local_significance: float
     start_bin: int
     scan: tuple[float, ...]
-
-
-@dataclass(frozen=True)
-class _SignalFit:
-    """The best signal-plus-background fit of one window width."""
-
-    background: BackgroundFit
-    signal: float
 
 
 def _window_sums(values: np.ndarray, width: int) -> np.ndarray:
