@@ -24,6 +24,9 @@ __all__ = [
 
 plt.style.use(mplhep.style.CMS)
 
+#: The sculpting plot draws a cut's shape only above this many effective events.
+MIN_SHAPE_EVENTS = 50
+
 
 def plot_training(
     histories: list[dict], chosen: list[int], path: Path, keys=("val_loss", "val_kl", "val_emd")
@@ -106,7 +109,8 @@ def plot_sculpting(h, outdir: Path, name: str) -> list[Path]:
     """For a mass histogram with a ``cut`` axis: one figure per model, one column per dataset,
     the normalised spectrum before and after each cut (events per GeV, unit area) and their
     ratio, each cut's kept fraction and Jensen–Shannon divergence in the legend, as
-    ``NAME_sculpting_MODEL.png``. A cut that does not sculpt stays flat at 1."""
+    ``NAME_sculpting_MODEL.png``. A cut that does not sculpt stays flat at 1; cuts that keep
+    fewer than ``MIN_SHAPE_EVENTS`` effective events are left out (sculpting.json has them)."""
     from jetad.histograms import sculpting
 
     paths, mass = [], h.axes[-1]
@@ -127,8 +131,9 @@ def plot_sculpting(h, outdir: Path, name: str) -> list[Path]:
             measures = sculpting(h, dataset, model)
             mplhep.histplot(shape_before, mass.edges, ax=top, color="black", label="no cut")
             for cut in h.axes["cut"]:
-                after = one[{"cut": cut}].values()
-                if cut == "none" or after.sum() <= 0:
+                after, variances = one[{"cut": cut}].values(), one[{"cut": cut}].variances()
+                effective = after.sum() ** 2 / max(variances.sum(), 1e-300)
+                if cut == "none" or effective < MIN_SHAPE_EVENTS:  # a shape of noise only
                     continue
                 shape = after / after.sum() / widths
                 m = measures[cut]
@@ -142,7 +147,7 @@ def plot_sculpting(h, outdir: Path, name: str) -> list[Path]:
             top.set(yscale="log", ylabel="normalised events / GeV", title=dataset,
                     xlim=(mass.edges[filled[0]], mass.edges[filled[-1] + 1]),
                     ylim=(0.5 * lowest, 30 * shape_before.max()))  # fmt: skip
-            top.legend(fontsize="x-small", loc="upper right")
+            top.legend(fontsize="xx-small", loc="upper right")
             bottom.axhline(1, color="black", linewidth=0.8)
             bottom.set(ylim=(0, 3), ylabel="cut / no cut", xlabel=mass.label or mass.name)
         fig.tight_layout()
