@@ -44,3 +44,17 @@ def cached_rows(
         np.save(partial, np.ma.filled(rows.astype(np.float32), np.nan))
         partial.rename(path)
     return np.load(path)
+
+
+def selected_rows(process: str, events: int, seed: int = 1, radius: float = 1.0) -> np.ndarray:
+    """``lhco`` features and m_jj (the last column) of a cached sample's events that the dijet
+    processor selects (``FEATURE_SETS["lhco"].selection``), themselves cached as .npy."""
+    from jetad.datasets import feature_rows
+    from jetad.features import FEATURE_SETS
+
+    path = CACHE / f"lhco_mjj_selected_{process}_{events}_seed{seed}_R{radius:.1f}.npy"
+    if not path.exists():
+        rows, _ = feature_rows(FEATURE_SETS["lhco"], [sample(process, events, seed, radius)],
+                               also=("mjj",))  # fmt: skip
+        np.save(path, np.asarray(np.ma.filled(rows, np.nan)))
+    return np.load(path)

@@ -19,7 +19,6 @@ import time
 
 import awkward as ak
 import numpy as np
-import uproot
 import vector
 from iminuit import Minuit
 from scipy import stats
@@ -46,14 +45,14 @@ vector.register_awkward()
 
 
 def selected_mjj(path) -> np.ndarray:
-    """m_jj (GeV) of the two leading fat jets, with the DijetAnomalyProcessor's selection."""
-    fields = ["FatJet_pt", "FatJet_eta", "FatJet_phi", "FatJet_mass"]
-    arrays = uproot.open(path)["Events"].arrays(fields)
-    jets = ak.zip({f.split("_")[1]: arrays[f] for f in fields}, with_name="Momentum4D")
-    jets = jets[ak.num(jets) >= 2]
-    first, second = jets[:, 0], jets[:, 1]
-    passed = (first.pt > 1200) & (abs(first.eta - second.eta) < 1.3)
-    return ak.to_numpy((first + second)[passed].mass)
+    """m_jj (GeV) of the two leading fat jets of the events the DijetAnomalyProcessor selects
+    (its ``DijetSelection``, jetad's ``dijet_mass``)."""
+    from jetad.datasets import open_events
+    from jetad.observables import dijet_mass
+    from jetad.observables.dijet import DijetSelection
+
+    jets = open_events(path).FatJet
+    return ak.to_numpy(ak.drop_none(dijet_mass(jets[DijetSelection().passed(jets)])))
 
 
 def resolution_of(mjj: np.ndarray) -> float:

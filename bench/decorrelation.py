@@ -19,23 +19,11 @@ import platform
 import numpy as np
 from scipy.spatial.distance import jensenshannon
 
-from _samples import CACHE, sample
-from jetad.datasets import feature_rows
+from _samples import selected_rows
 from jetad.decorrelation import fit_quantile_threshold, flatness, quantile_threshold
-from jetad.features import FEATURE_SETS
 from jetad.histograms import MJJ_EDGES
 from jetad.models import TrainConfig, train
 from jetad.models.export import WORKING_POINTS
-
-
-def selected_rows() -> np.ndarray:
-    """lhco features and m_jj of the selected QCD events, cached."""
-    path = CACHE / "lhco_mjj_selected_qcd_dijet_100000_seed1_R1.0.npy"
-    if not path.exists():
-        rows, _ = feature_rows(FEATURE_SETS["lhco"], [sample("qcd_dijet", 100_000)],
-                               also=("mjj",))  # fmt: skip
-        np.save(path, np.asarray(np.ma.filled(rows, np.nan)))
-    return np.load(path)
 
 
 def divergence(kept_mjj: np.ndarray, all_mjj: np.ndarray) -> float:
@@ -50,7 +38,7 @@ def main() -> None:
     parser.add_argument("--degree", type=int, default=2)
     args = parser.parse_args()
     print(f"# bench/decorrelation.py on {platform.machine()}, python {platform.python_version()}")
-    rows = selected_rows()
+    rows = selected_rows("qcd_dijet", 100_000)
     rng = np.random.default_rng(1)
     order = rng.permutation(len(rows))
     train_rows, test_rows = rows[order[: len(rows) // 2]], rows[order[len(rows) // 2 :]]

@@ -33,26 +33,15 @@ import time
 
 import numpy as np
 
-from _samples import CACHE, sample
+from _samples import selected_rows
 from jetad.bumphunt import Spectrum, bump_hunt, fit_start
-from jetad.datasets import feature_rows
 from jetad.decorrelation import fit_quantile_threshold, quantile_threshold
-from jetad.features import FEATURE_SETS
 from jetad.histograms import MJJ_EDGES
 from jetad.models import TrainConfig, figures_of_merit, train
 
 MASS, RESOLUTION = 3500.0, 0.065
 S_OVER_B = (0.003, 0.005, 0.01, 0.03)
 EFFICIENCIES = {"eff10": 0.10, "eff1": 0.01}
-
-
-def selected(process: str, events: int) -> np.ndarray:
-    """lhco features and m_jj (last column) of a cached sample's selected events, cached."""
-    path = CACHE / f"lhco_mjj_selected_{process}_{events}_seed1_R1.0.npy"
-    if not path.exists():
-        rows, _ = feature_rows(FEATURE_SETS["lhco"], [sample(process, events)], also=("mjj",))
-        np.save(path, np.asarray(np.ma.filled(rows, np.nan)))
-    return np.load(path)
 
 
 def pseudo_data(qcd: np.ndarray, wprime: np.ndarray, s_over_b: float, rng) -> tuple:
@@ -174,7 +163,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="background-only training seeds")
     args = parser.parse_args()
     print(f"# bench/search.py on {platform.machine()}, python {platform.python_version()}")
-    qcd, wprime = selected("qcd_dijet", 100_000), selected("wprime_xy", 5000)
+    qcd, wprime = selected_rows("qcd_dijet", 100_000), selected_rows("wprime_xy", 5000)
     print(f"{len(qcd)} selected QCD events, {len(wprime)} selected W′ events")
     start = time.perf_counter()
     for s_over_b in S_OVER_B:

@@ -43,5 +43,6 @@ def test_small_demo_writes_every_output(tmp_path):
     report = (out / "report.md").read_text()
     assert "Bump hunt on the pseudo-data" in report and "The injected W′ peaks at" in report
     commands = (out / "commands.txt").read_text().splitlines()
-    assert [c.split()[1] for c in commands] == ["inject", *["train", "evaluate"] * 3,
-                                                "decorrelate", *["run"] * 3, "bumphunt"]  # fmt: skip
+    expected_commands = ["inject", *["train", "evaluate"] * 3, "decorrelate", *["run"] * 3,
+                         "bumphunt"]  # fmt: skip
+    assert [c.split()[1] for c in commands] == expected_commands

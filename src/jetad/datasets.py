@@ -174,9 +174,9 @@ def feature_rows(feature_set, paths, also: tuple[str, ...] = ()) -> tuple[np.nda
     matrices = []
     for path in paths:
         events = open_events(path)
+        if feature_set.selection is not None:  # the processor's events, and only those,
+            events = events[feature_set.selection.passed(events.FatJet)]  # before substructure
         table = feature_set(events, also=also)
-        if feature_set.selection is not None:  # the processor's events, and only those
-            table = table[feature_set.selection.passed(events.FatJet)]
         rows = ak.flatten(table, axis=1) if feature_set.level == "jet" else ak.drop_none(table)
         matrices.append(feature_matrix(rows, (*feature_set.names, *also)))
     width = len(feature_set.names) + len(also)
