@@ -29,6 +29,7 @@ __all__ = [
     "ScoringModel",
     "check_working_points",
     "export",
+    "export_classifier",
     "load_metadata",
     "load_model",
     "metadata_path",
@@ -93,6 +94,35 @@ def _selection(feature_set: str) -> dict | None:
     return None if selection is None else selection.to_dict()
 
 
+def _write(
+    model: nn.Module, reference: np.ndarray, path: str | Path, feature_set: str,
+    features: tuple[str, ...], scores: tuple[str, ...], metadata: dict,
+) -> Path:
+    """Script ``model``, set its working points on the ``reference`` rows (background), write
+    both files; returns the model path."""
+    path = Path(path)
+    scripted = torch.jit.script(model.eval())
+    with torch.no_grad():
+        reference_scores = scripted(torch.from_numpy(np.asarray(reference, np.float32))).numpy()
+    working_points = thresholds_at_efficiency(reference_scores[:, 0], WORKING_POINTS)
+    check_working_points(working_points, f"cannot export {str(path)!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scripted.save(str(path))
+    metadata = {
+        "feature_set": feature_set,
+        "features": list(features),
+        "selection": _selection(feature_set),
+        "scores": list(scores),
+        "primary_score": scores[0],
+        "working_points": working_points,
+        "working_point_efficiencies": WORKING_POINTS,
+        "nan_policy": NAN_POLICY,
+        **metadata,
+    }
+    metadata_path(path).write_text(json.dumps(metadata, indent=2) + "\n")
+    return path
+
+
 def export(
     trained: TrainedModel,
     path: str | Path,
@@ -101,33 +131,32 @@ def export(
     extra: dict | None = None,
 ) -> Path:
     """Write ``path`` (TorchScript) and its metadata JSON; returns the model path."""
-    path = Path(path)
-    scripted = torch.jit.script(ScoringModel(trained.preprocessing, trained.members).eval())
-    with torch.no_grad():
-        validation = scripted(torch.from_numpy(trained.validation)).numpy()
-    primary = trained.score_names[0]
-    working_points = thresholds_at_efficiency(validation[:, 0], WORKING_POINTS)
-    check_working_points(working_points, f"cannot export {str(path)!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scripted.save(str(path))
     metadata = {
-        "feature_set": feature_set,
-        "features": list(features),
-        "selection": _selection(feature_set),
-        "scores": list(trained.score_names),
-        "primary_score": primary,
-        "working_points": working_points,
-        "working_point_efficiencies": WORKING_POINTS,
-        "nan_policy": NAN_POLICY,
         "config": trained.config.to_dict(),
         "chosen_epochs": trained.chosen_epochs,
         "epoch_rules": trained.rules,
         "members": [asdict(report) for report in trained.reports],
-        "n_validation": int(len(validation)),
+        "n_validation": int(len(trained.validation)),
         **(extra or {}),
     }
-    metadata_path(path).write_text(json.dumps(metadata, indent=2) + "\n")
-    return path
+    model = ScoringModel(trained.preprocessing, trained.members)
+    return _write(model, trained.validation, path, feature_set, features, trained.score_names,
+                  metadata)  # fmt: skip
+
+
+def export_classifier(
+    model: ScoringModel,
+    reference: np.ndarray,
+    path: str | Path,
+    feature_set: str,
+    features: tuple[str, ...],
+    extra: dict | None = None,
+) -> Path:
+    """Write a weakly supervised classifier (:mod:`jetad.weak_supervision`; score ``logit``)
+    like every other model; its working points are set on ``reference``, rows that are
+    background to a good approximation (e.g. the signal region's data)."""
+    metadata = {"n_validation": int(len(reference)), **(extra or {})}
+    return _write(model, reference, path, feature_set, features, ("logit",), metadata)
 
 
 def load_metadata(model_path: str | Path) -> dict:
