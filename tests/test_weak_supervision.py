@@ -121,3 +121,32 @@ def test_bad_input_is_named(pseudo_data):
               NAMES)  # fmt: skip
     with pytest.raises(ValueError, match="too few events"):
         cwola(x, mjj, SignalRegion(50_000.0), NAMES)
+
+
+def test_jetad_weak_trains_exports_and_decorrelates(tmp_path):
+    """The command-line route: a CWoLa model on the fixture files, then m_jj-following working
+    points on the same data, then the dijet processor's cuts through the exported model."""
+    from click.testing import CliRunner
+
+    from jetad.cli import main
+
+    files = [str(FIXTURES / "qcd_dijet.root"), str(FIXTURES / "wprime_xy.root")]
+    mjj = np.concatenate([_rows("qcd_dijet"), _rows("wprime_xy")])[:, -1]
+    model = tmp_path / "cwola.pt"
+    data = [a for f in files for a in ("--data", f)]
+    runner = CliRunner()
+    result = runner.invoke(main, ["weak", "cwola", *data, "--mass", f"{np.median(mjj):.0f}",
+                                  "--half-width", "0.05", "--folds", "3", "--epochs", "4",
+                                  "--output", str(model)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "in " in result.output and model.exists()
+    metadata = load_metadata(model)
+    assert metadata["method"] == "cwola" and metadata["inputs"] == ["mj1", "mj2", "tau21_j1",
+                                                                    "tau21_j2"]  # fmt: skip
+    background = [a for f in files for a in ("--background", f)]
+    result = runner.invoke(main, ["decorrelate", str(model), *background])
+    assert result.exit_code == 0, result.output
+    assert "eff10_mjj" in load_metadata(model)["mjj_working_points"]
+    result = runner.invoke(main, ["weak", "cathode", *data, "--mass", "50000",
+                                  "--output", str(tmp_path / "none.pt")])  # fmt: skip
+    assert result.exit_code == 1 and "too few events" in result.output

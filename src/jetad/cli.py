@@ -462,6 +462,39 @@ def decorrelate_command(model_path, background, degree) -> None:
     Console().print(table)
 
 
+@main.command("weak")
+@click.argument("method", type=click.Choice(["cathode", "cwola"]))
+@click.option("--data", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="The (pseudo-)data files, repeatable: the method never sees a truth label.")
+@click.option("--mass", type=click.FloatRange(min=0, min_open=True), required=True,
+              help="Signal-region hypothesis: its centre in m_jj [GeV].")
+@click.option("--half-width", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.08, show_default=True, help="Signal region: m × (1 ± half-width).")
+@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Classifier epochs (the best validation epoch is kept).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path), required=True, help="Model.")
+def weak_command(method, data, mass, half_width, folds, epochs, seed, output) -> None:
+    """Weakly supervised classifier for one signal region of m_jj (CATHODE or CWoLa hunting,
+    jetad.weak_supervision) on the lhco features of the selected events, exported like every
+    model; then `jetad decorrelate OUTPUT --background DATA` and `jetad run dijet`."""
+    from jetad.weak_supervision import ClassifierConfig, FlowConfig, SignalRegion, train_on_files
+
+    _writable(output.parent)
+    try:
+        region = SignalRegion(mass, half_width=half_width, sideband=2 * half_width)
+        config = ClassifierConfig(folds=folds, epochs=epochs, seed=seed)
+        found, summary = train_on_files(method, data, region, output, config,
+                                        FlowConfig(seed=seed))  # fmt: skip
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
+    low, high = region.edges
+    click.echo(f"{method}: {summary['rows']} selected events, "
+               f"{found.summary['signal_region_events']} in {low:.0f}–{high:.0f} GeV; "
+               f"wrote {output}")  # fmt: skip
+
+
 @main.command("evaluate")
 @click.option("--model", "model_path", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option("--background", multiple=True, required=True, type=click.Path(path_type=Path))

@@ -36,7 +36,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -48,6 +48,7 @@ from jetad.models.preprocessing import Affine
 
 __all__ = [
     "INPUTS",
+    "METHODS",
     "ClassifierConfig",
     "FlowConfig",
     "SignalRegion",
@@ -55,6 +56,8 @@ __all__ = [
     "cathode",
     "cwola",
     "fit_background_flow",
+    "train_classifier",
+    "train_on_files",
 ]
 
 #: CATHODE's inputs, as ``lhco`` columns (Δm_J enters through the lighter jet's mass).
@@ -390,3 +393,42 @@ def cathode(
                "samples": n_samples, "flow_validation_nll": min(flow.history)}  # fmt: skip
     score = _scores(members, _apply(standardise, rows), fold)
     return WeakResult(score, ScoringModel(standardise, members), region, "cathode", summary)
+
+
+METHODS = {"cwola": cwola, "cathode": cathode}
+
+
+def train_on_files(
+    method: str,
+    files,
+    region: SignalRegion,
+    output,
+    config: ClassifierConfig = ClassifierConfig(),
+    flow_config: FlowConfig = FlowConfig(),
+) -> tuple[WeakResult, dict]:
+    """Train ``method`` on the ``lhco`` rows of ``files`` (the events the dijet processor
+    selects, through :func:`jetad.datasets.feature_rows`) and export it to
+    ``output``, its working points set on the signal region's data. Returns the result and the
+    rows' summary. Follow with ``jetad decorrelate OUTPUT --background FILES`` for cuts that
+    keep the QCD m_jj shape."""
+    from jetad.datasets import feature_rows
+    from jetad.features import FEATURE_SETS
+    from jetad.models.export import export_classifier
+
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
+    feature_set = FEATURE_SETS["lhco"]
+    rows, summary = feature_rows(feature_set, files, also=("mjj",))
+    rows = np.asarray(rows, dtype=float)
+    x, mjj = rows[:, :-1], rows[:, -1]
+    extra = {"method": method, "signal_region": {"mass": region.mass, "edges": region.edges},
+             "inputs": list(INPUTS), "classifier": asdict(config), "data": summary}  # fmt: skip
+    if method == "cathode":
+        found = cathode(x, mjj, region, feature_set.names, config=config, flow_config=flow_config)
+        extra["flow"] = asdict(flow_config)
+    else:
+        found = cwola(x, mjj, region, feature_set.names, config=config)
+    extra["summary"] = found.summary
+    export_classifier(found.model, x[region.contains(mjj)], output, feature_set.name,
+                      feature_set.names, extra)  # fmt: skip
+    return found, summary
