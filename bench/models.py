@@ -6,8 +6,9 @@
 1. **LHCO-like**: ``wprime_xy`` against ``qcd_dijet`` with the ``lhco`` features (R = 1.0
    jets), on ``--qcd-events`` QCD events (100k: the size users train on; 20k of them are held
    out for testing) and 5000 W′ events. VAE (Bortolato et al., the defaults of
-   ``TrainConfig.for_model("vae")``) trained on QCD: every member's KL AUC (the per-seed
-   spread), the ensemble-mean KL, the MSE score; and the AE baseline. Bortolato et al.
+   ``TrainConfig.for_model("vae")``) trained on QCD: every member's AUC (the per-seed
+   spread) for the KL to the background's latent distribution (the primary score) and the
+   paper's KL to N(0, 1), the same for the ensemble mean, the MSE score; and the AE baseline. Bortolato et al.
    report a significance improvement of about 2.75 at ε_S ≈ 0.5 for the KL score.
 2. **Semivisible jets**: ``svj`` (r_inv = 0.3) jets against semileptonic tt̄ and QCD jets
    with the ``svj8`` features (AK8). WNAE and NAE trained on tt̄ jets, and an AE with the
@@ -83,12 +84,15 @@ def lhco(qcd_events: int, ensemble: int, seed: int, batch_size: int) -> None:
         f"  VAE ensemble of {ensemble} trained in {time.perf_counter() - start:.0f} s, "
         f"batch {batch_size}, chosen epochs {vae.chosen_epochs} ({', '.join(vae.rules)})"
     )
+    heads = {"KL to background": 0, "KL to N(0,1)": 1}
     for k, member in enumerate(vae.members):
         s_b, s_s = scores(vae, test_b, [member]), scores(vae, signal, [member])
-        line(f"VAE member {k} KL", s_b[:, 0], s_s[:, 0])
+        for name, column in heads.items():
+            line(f"VAE member {k} {name}", s_b[:, column], s_s[:, column])
     s_b, s_s = scores(vae, test_b), scores(vae, signal)
-    line(f"VAE ensemble-mean KL ({ensemble})", s_b[:, 0], s_s[:, 0])
-    line("VAE ensemble-mean MSE", s_b[:, 1], s_s[:, 1])
+    for name, column in heads.items():
+        line(f"VAE ensemble ({ensemble}) {name}", s_b[:, column], s_s[:, column])
+    line("VAE ensemble-mean MSE", s_b[:, 2], s_s[:, 2])
     ae = train(train_b, TrainConfig.for_model("ae", seed=seed, batch_size=batch_size))
     line("AE MSE", scores(ae, test_b)[:, 0], scores(ae, signal)[:, 0])
 

@@ -10,8 +10,8 @@ of the pseudo-data, and the bump hunt (``jetad.bumphunt``: every width, ``--toys
 the m_jj spectrum after the cut:
 
 - ``none``: the bump hunt without a cut;
-- ``vae``: the VAE KL score of Bortolato et al. (``TrainConfig.for_model("vae")``, one
-  member), fixed thresholds;
+- ``vae``: the VAE of Bortolato et al. (``TrainConfig.for_model("vae")``, one member), its
+  primary score (the KL to the background's latent distribution), fixed thresholds;
 - ``vae_mjj``: the same score, thresholds following m_jj (quantile regression,
   ``jetad.decorrelation``), fitted on the pseudo-data;
 - ``cwola``, ``cwola_mjj``: CWoLa hunting (``jetad.weak_supervision.cwola``): signal region

@@ -64,7 +64,7 @@ def test_torchscript_round_trip_and_metadata(lhco, tmp_path):
         np.testing.assert_array_equal(loaded(x).numpy(), direct.numpy())
     metadata = load_metadata(path)
     assert metadata["features"] == list(FEATURE_SETS["lhco"].names)
-    assert metadata["scores"] == ["kl", "mse", "elbo"]
+    assert metadata["scores"] == ["kl_background", "kl", "mse", "elbo"]
     wp = metadata["working_points"]
     assert wp["eff10"] <= wp["eff1"] <= wp["eff0p1"]
     bad = x.clone()

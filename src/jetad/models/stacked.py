@@ -88,8 +88,8 @@ class StackedMembers:
 
     def load_member(self, network: nn.Module, state: dict[str, torch.Tensor], member: int):
         """Load member ``member`` of a :meth:`state` into ``network`` and return it."""
-        network.load_state_dict({name: _from_stacked(name, value[member])
-                                 for name, value in state.items()})
+        parameters = {name: _from_stacked(name, value[member]) for name, value in state.items()}
+        network.load_state_dict({**dict(network.named_buffers()), **parameters})
         return network
 
 

@@ -524,6 +524,10 @@ def train(
         )
     kept = [healthy[m] for m in sorted(healthy)]
     members = [m.network.cpu().eval() for m in kept]
+    background = preprocessing(torch.from_numpy(val_x))
+    for member in members:
+        if isinstance(member, VAE):
+            member.set_reference(background)
     return TrainedModel(
         config=config,
         preprocessing=preprocessing,
