@@ -495,6 +495,33 @@ def weak_command(method, data, mass, half_width, folds, epochs, seed, output) ->
                f"wrote {output}")  # fmt: skip
 
 
+@main.command("characterise")
+@click.option("--model", "model_path", type=click.Path(exists=True, path_type=Path), required=True,
+              help="A VAE (jetad train --model vae).")
+@click.option("--data", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="Data or pseudo-data files, repeatable.")
+@click.option("--signal", multiple=True, type=click.Path(path_type=Path),
+              help="Signal files added to the data and marked as signal in the plots.")
+@click.option("--member", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path), required=True, help="Folder.")
+def characterise_command(model_path, data, signal, member, seed, output) -> None:
+    """Latent characterisation (Bortolato et al. §V): a decoder of (z, m_jj) behind the VAE's
+    frozen encoder, heat maps of every observable over (m_jj, z̄) and the localisation
+    statistic (jetad.characterisation)."""
+    from jetad.characterisation import DecoderConfig, characterise_files
+
+    _writable(output)
+    try:
+        result = characterise_files(model_path, data, output, signal, member,
+                                    DecoderConfig(seed=seed))  # fmt: skip
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
+    found = result.localisation
+    click.echo(f"localisation T = {found['statistic']:.2f} at m_jj = {found['mjj']:.0f} GeV "
+               f"({found['feature']}); plots and decoder in {output}")  # fmt: skip
+
+
 @main.command("evaluate")
 @click.option("--model", "model_path", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option("--background", multiple=True, required=True, type=click.Path(path_type=Path))

@@ -15,6 +15,7 @@ from jetad.models.metrics import roc_curve  # noqa: E402
 
 __all__ = [
     "plot_bumphunt",
+    "plot_characterisation",
     "plot_observable",
     "plot_performance",
     "plot_sculpting",
@@ -227,3 +228,83 @@ def plot_spurious_signal(spurious, path: Path, label: str) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def _density_levels(mjj, zbar, mjj_grid, z_grid, fractions=(0.95, 0.68)):
+    """A 2D histogram of (ln m_jj, z̄) on the grid's cells and the levels that enclose
+    ``fractions`` of the events (highest-density regions)."""
+    counts, _, _ = np.histogram2d(np.log(mjj), zbar, [np.log(mjj_grid), z_grid])
+    ordered = np.sort(counts.ravel())[::-1]
+    cumulative = np.cumsum(ordered) / max(ordered.sum(), 1)
+    levels = [ordered[min(np.searchsorted(cumulative, f), len(ordered) - 1)] for f in fractions]
+    return counts, sorted(set(levels))
+
+
+def plot_characterisation(c, outdir: Path, title: str = "") -> list[Path]:
+    """The latent characterisation (:mod:`jetad.characterisation`): one heat map per observable
+    of the decoded value over (m_jj, z̄) with contour lines and the events' 68%/95% regions
+    (background white, signal red where known); the slice profiles with the localisation
+    marked; the pulls (median decoded − median input)/σ per observable."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    n = len(c.names)
+    columns = min(n, 3)
+    rows = int(np.ceil(n / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(7.5 * columns, 6 * rows), squeeze=False)
+    centres_m = np.sqrt(c.mjj_grid[1:] * c.mjj_grid[:-1])
+    centres_z = 0.5 * (c.z_grid[1:] + c.z_grid[:-1])
+    regions = {"background": ~c.events["signal"], "signal": c.events["signal"]}
+    for j, ax in enumerate(axes.ravel()):
+        if j >= n:
+            ax.set_axis_off()
+            continue
+        mesh = ax.pcolormesh(c.mjj_grid / 1000, c.z_grid, c.decoded[j].T, shading="nearest",
+                             cmap="viridis")  # fmt: skip
+        lines = ax.contour(c.mjj_grid / 1000, c.z_grid, c.decoded[j].T, levels=6, colors="k",
+                           linewidths=0.6, alpha=0.6)  # fmt: skip
+        ax.clabel(lines, fontsize=9, fmt="%.3g")
+        unit = f" [{c.units[j]}]" if c.units[j] else ""
+        fig.colorbar(mesh, ax=ax).set_label(f"decoded {c.names[j]}{unit}")
+        for (label, chosen), colour in zip(regions.items(), ("white", "red"), strict=True):
+            if chosen.sum() < 20:
+                continue
+            counts, levels = _density_levels(c.events["mjj"][chosen], c.events["zbar"][chosen],
+                                             c.mjj_grid, c.z_grid)  # fmt: skip
+            ax.contour(centres_m / 1000, centres_z, counts.T, levels=levels, colors=colour,
+                       linestyles=["--", "-"][: len(levels)], linewidths=1.5)  # fmt: skip
+            ax.plot([], [], color=colour, label=f"{label} 68% (—), 95% (- -)")
+        ax.set_xlabel(r"$m_{jj}$ [TeV]")
+        ax.set_ylabel(r"latent mean $\bar{z}$")
+        if j == 0:
+            ax.legend(fontsize=10, loc="upper left", facecolor="grey", framealpha=0.6)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    heat = outdir / "latent_heatmaps.png"
+    fig.savefig(heat)
+    plt.close(fig)
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(16, 6.5))
+    located = c.localisation
+    for j, name in enumerate(c.names):
+        profile = c.profiles[j]
+        spread = profile.std() if profile.std() > 0 else 1.0
+        left.plot(c.mjj_centres / 1000, (profile - profile.mean()) / spread, marker="o",
+                  label=name, linewidth=2.5 if name == located["feature"] else 1)  # fmt: skip
+    left.axvline(located["mjj"] / 1000, color="k", linestyle=":")
+    left.set_xlabel(r"$m_{jj}$ slice [TeV]")
+    left.set_ylabel("slice profile (standardised)")
+    where = f"{located['mjj'] / 1000:.2f} TeV ({located['feature']})"
+    left.set_title(f"localisation T = {located['statistic']:.1f} at {where}", fontsize=14)
+    left.legend(fontsize=11, ncol=2)
+    width = 0.8 / max(len(c.pulls), 1)
+    for i, (label, pulls) in enumerate(c.pulls.items()):
+        right.bar(np.arange(n) + i * width, pulls, width, label=label)
+    right.axhline(0, color="k", linewidth=0.8)
+    right.set_xticks(np.arange(n) + width * (len(c.pulls) - 1) / 2, c.names, rotation=30)
+    right.set_ylabel(r"(median decoded $-$ median input) / $\sigma_{input}$")
+    right.legend(fontsize=12)
+    fig.tight_layout()
+    summary = outdir / "latent_profiles.png"
+    fig.savefig(summary)
+    plt.close(fig)
+    return [heat, summary]
