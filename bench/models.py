@@ -8,8 +8,9 @@
    out for testing) and 5000 W′ events. VAE (Bortolato et al., the defaults of
    ``TrainConfig.for_model("vae")``) trained on QCD: every member's AUC (the per-seed
    spread) for the KL to the background's latent distribution (the primary score) and the
-   paper's KL to N(0, 1), the same for the ensemble mean, the MSE score; and the AE baseline. Bortolato et al.
-   report a significance improvement of about 2.75 at ε_S ≈ 0.5 for the KL score.
+   paper's KL to N(0, 1), the same for the ensemble mean, the MSE score; and the AE
+   baseline. Bortolato et al. report a significance improvement of about 2.75 at
+   ε_S ≈ 0.5 for the KL score.
 2. **Semivisible jets**: ``svj`` (r_inv = 0.3) jets against semileptonic tt̄ and QCD jets
    with the ``svj8`` features (AK8). WNAE and NAE trained on tt̄ jets, and an AE with the
    WNAE's network, inputs and optimiser (AdamW 5e-4) as the baseline. The claim to reproduce
