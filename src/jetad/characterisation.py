@@ -15,17 +15,20 @@ figures 6–8).
 **A number beside the picture** (beyond the paper, which reads the heat maps by eye). For each
 observable j the *profile* P_j(m_k) is the mean, over the events of m_jj slice k (equal widths
 in ln m_jj, at least 100 events each), of the decoder's value at (z̄_i, m_k): what the decoder
-says the events of that slice look like, with the statistical error σ_jk of that mean. A
-resonance adds a local feature to some profile; a smooth background does not. Each slice is
-compared with a smooth interpolation of the others, a weighted quadratic in ln m_jj fitted to
-every other slice:
+says the events of that slice look like. A resonance adds a local feature to some profile;
+a smooth background does not. Each slice is compared with a smooth interpolation of the others,
+a quadratic in ln m_jj fitted to the slices beyond its two neighbours (a resonance spans
+about three slices). The noise is the decoder's own (its shape in m_jj changes from training
+to training far more than the statistical error of a slice mean), so it is measured by that
+fit itself: with s_j(k) its residual standard error and h_k the leverage of slice k, the
+prediction's t statistic is
 
-    t_jk = (P_j(m_k) − P̂_j(m_k)) / √(σ_jk² + var P̂_j(m_k)),
+    t_jk = (P_j(m_k) − P̂_j(m_k)) / (s_j(k) √(1 + h_k)),
 
-and the **localisation statistic** is T = max_jk |t_jk|, reported with its m_jj and observable.
-The decoder's own training noise is not in σ_jk, so T has no closed-form null distribution:
-calibrate it on background-only trainings, as ``bench/characterise.py`` does (S/B = 0 against
-1%).
+and the **localisation statistic** is T = max_jk |t_jk| over the inner slices (the end slices
+would be extrapolated), reported with its m_jj and observable. Neither the decoder's noise nor
+the maximum over slices and observables has a closed-form distribution: calibrate T on
+background-only trainings, as ``bench/characterise.py`` does (S/B = 0 against 1% and 3%).
 
 Only affine preprocessings (MaxAbs, standard, robust: the VAE's) can be inverted to physical
 units; others are refused.
@@ -174,27 +177,29 @@ def decode(preprocessing, decoder: MassDecoder, z: np.ndarray, mjj: np.ndarray) 
 
 
 def localisation(
-    profiles: np.ndarray, errors: np.ndarray, mjj_centres: np.ndarray, names: Sequence[str],
+    profiles: np.ndarray,
+    mjj_centres: np.ndarray,
+    names: Sequence[str],
     degree: int = 2,
+    exclude: int = 1,
 ) -> dict:
-    """The localisation statistic of ``profiles`` ± ``errors`` (features × slices; see the
-    module): each slice against a weighted polynomial in ln m_jj through the others."""
+    """The localisation statistic of ``profiles`` (features × slices; see the module): each
+    inner slice against a polynomial in ln m_jj through the slices more than ``exclude`` away,
+    as the t statistic of that fit's prediction."""
     u = np.log(mjj_centres / mjj_centres[0])
     design = np.vander(u, degree + 1)
     t = np.zeros_like(profiles)
-    for k in range(len(u)):
-        others = np.arange(len(u)) != k
-        for j in range(len(profiles)):
-            w = 1 / errors[j, others]
-            a, b = design[others] * w[:, None], profiles[j, others] * w
-            coefficients, *_ = np.linalg.lstsq(a, b, rcond=None)
-            covariance = np.linalg.pinv(a.T @ a)
-            predicted = design[k] @ coefficients
-            variance = errors[j, k] ** 2 + design[k] @ covariance @ design[k]
-            t[j, k] = (profiles[j, k] - predicted) / np.sqrt(variance)
-    j, k = np.unravel_index(int(np.argmax(np.abs(t))), t.shape)
-    return {"statistic": float(abs(t[j, k])), "mjj": float(mjj_centres[k]), "feature": names[j],
-            "pulls": {n: t[i].tolist() for i, n in enumerate(names)}}  # fmt: skip
+    for k in range(1, len(u) - 1):  # the end slices would be extrapolated, not interpolated
+        away = np.abs(np.arange(len(u)) - k) > exclude
+        fit, *_ = np.linalg.lstsq(design[away], profiles[:, away].T, rcond=None)
+        spread = np.sqrt(((design[away] @ fit - profiles[:, away].T) ** 2).sum(axis=0)
+                         / (away.sum() - degree - 1))  # fmt: skip
+        leverage = design[k] @ np.linalg.pinv(design[away].T @ design[away]) @ design[k]
+        error = np.where(spread > 0, spread, np.inf) * np.sqrt(1 + leverage)
+        t[:, k] = np.abs(profiles[:, k] - design[k] @ fit) / error
+    j, k = np.unravel_index(int(np.argmax(t)), t.shape)
+    return {"statistic": float(t[j, k]), "mjj": float(mjj_centres[k]), "feature": names[j],
+            "per_feature": {n: float(t[i].max()) for i, n in enumerate(names)}}  # fmt: skip
 
 
 @dataclass
@@ -266,12 +271,11 @@ def characterise(
     centres = np.sqrt(edges[1:] * edges[:-1])
     which = np.clip(np.searchsorted(edges, mjj, side="right") - 1, 0, len(centres) - 1)
     inside = (mjj >= edges[0]) & (mjj < edges[-1])
-    profiles, errors = np.zeros((2, len(names), len(centres)))
+    profiles = np.zeros((len(names), len(centres)))
     for k in range(len(centres)):
         chosen = inside & (which == k)
         values = decode(preprocessing, decoder, zbar[chosen], np.full(chosen.sum(), centres[k]))
         profiles[:, k] = values.mean(axis=0)
-        errors[:, k] = np.maximum(values.std(axis=0), 1e-12) / np.sqrt(chosen.sum())
     at_events = decode(preprocessing, decoder, zbar, mjj)
     pulls = {}
     for label, chosen in (("background", ~signal), ("signal", signal)):
@@ -281,7 +285,7 @@ def characterise(
                             / spread).tolist()  # fmt: skip
     return Characterisation(
         tuple(names), tuple(units), mjj_grid, z_grid, decoded, centres, profiles,
-        localisation(profiles, errors, centres, names), pulls,
+        localisation(profiles, centres, names), pulls,
         {"mjj": np.asarray(mjj), "zbar": zbar, "signal": signal},
     )
 
