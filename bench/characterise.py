@@ -1,6 +1,6 @@
 """Latent characterisation on pseudo-data: does the localisation statistic point at the signal?
 
-    python bench/characterise.py [--seeds 3] [--epochs 40]
+    python bench/characterise.py [--seeds 3] [--epochs 100]
 
 Background: the cached 100k generated QCD dijets after the dijet selection (45,923 events).
 Signal: the cached W′ → X(qq)Y(qq) (m_W′ 3.5 TeV, m_X 500, m_Y 100 GeV) after the same
@@ -45,7 +45,7 @@ def run(qcd, wprime, s_over_b: float, seed: int, epochs: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=40, help="VAE epochs")
+    parser.add_argument("--epochs", type=int, default=100, help="VAE epochs (the default's)")
     args = parser.parse_args()
     print(f"# bench/characterise.py on {platform.machine()}, python {platform.python_version()}")
     qcd, wprime = selected_rows("qcd_dijet", 100_000), selected_rows("wprime_xy", 5000)

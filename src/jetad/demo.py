@@ -6,7 +6,8 @@
    ℓ+X VAE (``hlt21``, on W/Z+jets), and evaluate each on independent samples;
 4. run the dijet, semivisible-jet and ℓ+X processors on a Dask LocalCluster;
 5. run the bump hunt on the pseudo-data before and after the anomaly cuts;
-6. write ``report.md`` and ``report.html`` with the plots.
+6. characterise the pseudo-data's latent space against m_jj (decoder of (z, m_jj));
+7. write ``report.md`` and ``report.html`` with the plots.
 
 Each step is the corresponding ``jetad`` command, so the demo is also a worked example of the
 command line: ``DIR/commands.txt`` lists them.
@@ -14,6 +15,7 @@ command line: ``DIR/commands.txt`` lists them.
 
 from __future__ import annotations
 
+import json
 import shlex
 from pathlib import Path
 
@@ -142,6 +144,17 @@ def run_demo(ctx: click.Context, output: Path, events: int, seed: int, jobs: int
            cuts=("eff10", "eff1", "eff10_mjj", "eff1_mjj"), datasets=("pseudodata",),
            luminosity=1.0, mjj_min=None,
            widths=WIDTHS, spurious_dataset="qcd_dijet", toys=toys, output=output)  # fmt: skip
+    # what the pseudo-data's latent space says about m_jj (Bortolato et al. §V)
+    try:
+        invoke(cli.characterise_command, model_path=models / "vae.pt",
+               data=(samples / "pseudodata.root",), signal=(), member=0, seed=seed,
+               output=output / "characterisation")  # fmt: skip
+    except click.ClickException as err:  # too few events at a tiny --events: say so
+        cli.console.print(f"characterisation skipped: {err.message}")
+        (output / "characterisation").mkdir(exist_ok=True)
+        (output / "characterisation" / "characterisation.json").write_text(
+            json.dumps({"skipped": err.message})
+        )
     (output / "commands.txt").write_text("\n".join(commands) + "\n")
 
     from jetad.demo_report import demo_sections

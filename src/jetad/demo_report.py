@@ -154,6 +154,30 @@ def _bumphunt_section(output: Path) -> Section:
     )
 
 
+def _characterisation_section(output: Path) -> Section:
+    result = _json(output / "characterisation" / "characterisation.json")
+    if "skipped" in result:
+        return Section("Latent characterisation of the pseudo-data",
+                       (f"Skipped: {result['skipped']}.",))  # fmt: skip
+    found = result["localisation"]
+    return Section(
+        "Latent characterisation of the pseudo-data",
+        (
+            "A decoder of (z, m_jj) trained behind the frozen encoder of VAE member 0 on the "
+            "pseudo-data (Bortolato et al. §V; jetad.characterisation): each observable "
+            "decoded over (m_jj, z̄), with the 68% and 95% regions of the events. A resonance "
+            "shows as a patch at its m_jj.",
+            f"Localisation statistic T = {found['statistic']:.2f} at m_jj = "
+            f"{found['mjj']:.0f} GeV ({found['feature']}). T has no closed-form null "
+            "distribution; bench/characterise.py measures it on background-only trainings "
+            "(README), so read it against those, not as a number of σ.",
+        ),
+        (),
+        _images(output, "characterisation/latent_heatmaps.png",
+                "characterisation/latent_profiles.png"),  # fmt: skip
+    )
+
+
 def demo_sections(output: Path, samples: Sequence, s_over_b: float) -> list[Section]:
     """Every section of the demo report."""
     sample_rows = tuple(
@@ -187,6 +211,7 @@ def demo_sections(output: Path, samples: Sequence, s_over_b: float) -> list[Sect
             _images(output, "mjj_vae.png", "score_vae.png", "mjj_sculpting_vae.png"),
         ),  # fmt: skip
         _bumphunt_section(output),
+        _characterisation_section(output),
         Section(
             "Semivisible jets (SemivisibleJetProcessor)",
             (

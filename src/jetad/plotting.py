@@ -230,14 +230,20 @@ def plot_spurious_signal(spurious, path: Path, label: str) -> Path:
     return path
 
 
-def _density_levels(mjj, zbar, mjj_grid, z_grid, fractions=(0.95, 0.68)):
-    """A 2D histogram of (ln m_jj, z̄) on the grid's cells and the levels that enclose
-    ``fractions`` of the events (highest-density regions)."""
-    counts, _, _ = np.histogram2d(np.log(mjj), zbar, [np.log(mjj_grid), z_grid])
+def _density_levels(mjj, zbar, mjj_grid, z_grid, fractions=(0.95, 0.68), bins: int = 25):
+    """A smoothed 2D histogram of (ln m_jj, z̄) — its bin centres and counts — and the levels
+    that enclose ``fractions`` of the events (highest-density regions)."""
+    from scipy.ndimage import gaussian_filter
+
+    edges_m = np.linspace(np.log(mjj_grid[0]), np.log(mjj_grid[-1]), bins + 1)
+    edges_z = np.linspace(z_grid[0], z_grid[-1], bins + 1)
+    counts, _, _ = np.histogram2d(np.log(mjj), zbar, [edges_m, edges_z])
+    counts = gaussian_filter(counts, 1.0)
     ordered = np.sort(counts.ravel())[::-1]
     cumulative = np.cumsum(ordered) / max(ordered.sum(), 1)
     levels = [ordered[min(np.searchsorted(cumulative, f), len(ordered) - 1)] for f in fractions]
-    return counts, sorted(set(levels))
+    centres = (np.exp(0.5 * (edges_m[1:] + edges_m[:-1])), 0.5 * (edges_z[1:] + edges_z[:-1]))
+    return centres, counts, sorted(set(levels))
 
 
 def plot_characterisation(c, outdir: Path, title: str = "") -> list[Path]:
@@ -250,8 +256,6 @@ def plot_characterisation(c, outdir: Path, title: str = "") -> list[Path]:
     columns = min(n, 3)
     rows = int(np.ceil(n / columns))
     fig, axes = plt.subplots(rows, columns, figsize=(7.5 * columns, 6 * rows), squeeze=False)
-    centres_m = np.sqrt(c.mjj_grid[1:] * c.mjj_grid[:-1])
-    centres_z = 0.5 * (c.z_grid[1:] + c.z_grid[:-1])
     regions = {"background": ~c.events["signal"], "signal": c.events["signal"]}
     for j, ax in enumerate(axes.ravel()):
         if j >= n:
@@ -267,18 +271,20 @@ def plot_characterisation(c, outdir: Path, title: str = "") -> list[Path]:
         for (label, chosen), colour in zip(regions.items(), ("white", "red"), strict=True):
             if chosen.sum() < 20:
                 continue
-            counts, levels = _density_levels(c.events["mjj"][chosen], c.events["zbar"][chosen],
-                                             c.mjj_grid, c.z_grid)  # fmt: skip
-            ax.contour(centres_m / 1000, centres_z, counts.T, levels=levels, colors=colour,
-                       linestyles=["--", "-"][: len(levels)], linewidths=1.5)  # fmt: skip
-            ax.plot([], [], color=colour, label=f"{label} 68% (—), 95% (- -)")
+            (m, z), counts, levels = _density_levels(
+                c.events["mjj"][chosen], c.events["zbar"][chosen], c.mjj_grid, c.z_grid
+            )
+            ax.contour(m / 1000, z, counts.T, levels=levels, colors=colour,
+                       linestyles=["--", "-"][: len(levels)], linewidths=1.8)  # fmt: skip
+            ax.plot([], [], color=colour, label=f"{label} events: 68% (solid), 95% (dashed)")
         ax.set_xlabel(r"$m_{jj}$ [TeV]")
         ax.set_ylabel(r"latent mean $\bar{z}$")
-        if j == 0:
-            ax.legend(fontsize=10, loc="upper left", facecolor="grey", framealpha=0.6)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=16, facecolor="lightgrey",
+               frameon=True)  # fmt: skip
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     heat = outdir / "latent_heatmaps.png"
     fig.savefig(heat)
     plt.close(fig)
@@ -301,7 +307,7 @@ def plot_characterisation(c, outdir: Path, title: str = "") -> list[Path]:
         right.bar(np.arange(n) + i * width, pulls, width, label=label)
     right.axhline(0, color="k", linewidth=0.8)
     right.set_xticks(np.arange(n) + width * (len(c.pulls) - 1) / 2, c.names, rotation=30)
-    right.set_ylabel(r"(median decoded $-$ median input) / $\sigma_{input}$")
+    right.set_ylabel(r"(decoded $-$ input) / $\sigma_{input}$, medians", fontsize=18)
     right.legend(fontsize=12)
     fig.tight_layout()
     summary = outdir / "latent_profiles.png"
