@@ -17,7 +17,9 @@ the classifier learns it, and a cut on its output raises S/B in the SR (REFERENC
 The classifier is CATHODE's (3 hidden layers of 64 ReLU units, Adam lr 1e-3, batch 128), fitted
 with balanced class weights, keeping the epoch of smallest validation loss. Training is
 *k*-fold: every SR event (and, for CWoLa, every sideband event) is scored by the member that
-did not see it; events outside the training population get the mean of the members. The
+did not see it, and every other event by one member drawn at random — not by the members'
+mean, whose narrower distribution would pass a different fraction of the background at a
+cut than the single members do inside the SR, and so make a bump of the SR. The
 members are exported as one TorchScript model (:func:`jetad.models.export.export_classifier`)
 and scored through :class:`jetad.scoring.AnomalyScorer` like every other model; the score is
 the members' mean logit, rising with "signal-region-like".
@@ -126,8 +128,9 @@ class FlowConfig:
 
 @dataclass
 class WeakResult:
-    """Each event's score (the mean logit; out-of-fold where the event was trained on) and
-    the members as one scoring model on the raw feature columns."""
+    """Each event's score (the logit of one member, the one that did not see it where the
+    event was trained on) and the members as one scoring model on the raw feature columns
+    (their mean logit: what a processor applies to new events)."""
 
     score: np.ndarray
     model: ScoringModel
@@ -215,14 +218,11 @@ def _kfold(y: np.ndarray, label: np.ndarray, fold: np.ndarray, config: Classifie
 
 
 def _scores(members: list[Classifier], y: np.ndarray, fold: np.ndarray) -> np.ndarray:
-    """Each row's logit from the member of its fold; rows of fold −1 get the members' mean."""
+    """Each row's logit from the member of its fold (one member per row, so the score has the
+    same distribution for every event)."""
     with torch.no_grad():
         logits = torch.stack([m(torch.from_numpy(y.astype(np.float32))) for m in members])
-    logits = logits.numpy().astype(float)
-    score = logits.mean(axis=0)
-    for k in range(len(members)):
-        score[fold == k] = logits[k, fold == k]
-    return score
+    return np.take_along_axis(logits.numpy().astype(float), fold[None, :], axis=0)[0]
 
 
 def _standardiser(x: np.ndarray, columns: list[int]) -> _Columns:
@@ -269,8 +269,7 @@ def cwola(
         raise ValueError(f"too few events in the signal region or sidebands of {region}")
     standardise = _standardiser(rows[used], _columns(features, inputs))
     y = _apply(standardise, rows)
-    fold = np.full(len(rows), -1)
-    fold[used] = np.random.default_rng(config.seed).integers(0, config.folds, used.sum())
+    fold = np.random.default_rng(config.seed).integers(0, config.folds, len(rows))
     members = _kfold(y[used], inside[used].astype(float), fold[used], config)
     summary = {"signal_region_events": int(inside.sum()), "sideband_events": int(beside.sum())}
     return WeakResult(_scores(members, y, fold), ScoringModel(standardise, members), region,
@@ -385,10 +384,10 @@ def cathode(
     train_x = np.concatenate([rows[inside], padded])
     label = np.concatenate([np.ones(inside.sum()), np.zeros(n_samples)])
     standardise = _standardiser(train_x, columns)
-    fold_train = np.random.default_rng(config.seed).integers(0, config.folds, len(train_x))
+    rng = np.random.default_rng(config.seed)
+    fold = rng.integers(0, config.folds, len(rows))
+    fold_train = np.concatenate([fold[inside], rng.integers(0, config.folds, n_samples)])
     members = _kfold(_apply(standardise, train_x), label, fold_train, config)
-    fold = np.full(len(rows), -1)
-    fold[inside] = fold_train[: inside.sum()]
     summary = {"signal_region_events": int(inside.sum()), "flow_events": int((~inside).sum()),
                "samples": n_samples, "flow_validation_nll": min(flow.history)}  # fmt: skip
     score = _scores(members, _apply(standardise, rows), fold)
