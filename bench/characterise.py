@@ -4,7 +4,7 @@
 
 Background: the cached 100k generated QCD dijets after the dijet selection (45,923 events).
 Signal: the cached W′ → X(qq)Y(qq) (m_W′ 3.5 TeV, m_X 500, m_Y 100 GeV) after the same
-selection, injected at S/B ∈ {0, 1%, 3%} within ±1σ of the peak (as ``bench/search.py``).
+selection, injected at S/B ∈ {0, 1%, 3%, 10%} within ±1σ of the peak (as ``bench/search.py``).
 For each S/B and seed, a one-member VAE (``TrainConfig.for_model("vae")``, ``--epochs``) is
 trained on the pseudo-data itself, the decoder of (z, m_jj) behind its frozen encoder
 (``jetad.characterisation``), and the localisation statistic T is printed with the m_jj and
@@ -28,7 +28,7 @@ from jetad.models import TrainConfig, train
 from jetad.plotting import plot_characterisation
 from search import RESOLUTION, pseudo_data
 
-S_OVER_B = (0.0, 0.01, 0.03)
+S_OVER_B = (0.0, 0.01, 0.03, 0.1)
 
 
 def run(qcd, wprime, s_over_b: float, seed: int, epochs: int):
@@ -45,6 +45,8 @@ def run(qcd, wprime, s_over_b: float, seed: int, epochs: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--s-over-b", type=float, nargs="+", default=S_OVER_B,
+                        help="S/B values; the first must be 0 (the calibration)")
     parser.add_argument("--epochs", type=int, default=100, help="VAE epochs (the default's)")
     args = parser.parse_args()
     print(f"# bench/characterise.py on {platform.machine()}, python {platform.python_version()}")
@@ -54,8 +56,8 @@ def main() -> None:
     print(f"{len(qcd)} QCD events; W′ reconstructed m_jj median {peak:.0f} GeV, ±1σ "
           f"{low:.0f}–{high:.0f} GeV")  # fmt: skip
     print(f"{'S/B':>6} {'seed':>5} {'T':>7} {'m_jj [GeV]':>11} {'observable':>11} {'time':>6}")
-    found = {s: [] for s in S_OVER_B}
-    for s_over_b in S_OVER_B:
+    found = {s: [] for s in args.s_over_b}
+    for s_over_b in args.s_over_b:
         for seed in range(1, args.seeds + 1):
             start = time.perf_counter()
             result = run(qcd, wprime, s_over_b, seed, args.epochs)
@@ -68,7 +70,7 @@ def main() -> None:
                                       title=f"S/B = {s_over_b:.0%}, seed {seed}")  # fmt: skip
     null = max(w["statistic"] for w in found[0.0])
     print(f"\nlargest T on background only: {null:.2f}")
-    for s_over_b in S_OVER_B[1:]:
+    for s_over_b in args.s_over_b[1:]:
         above = sum(w["statistic"] > null for w in found[s_over_b])
         right = sum(low <= w["mjj"] <= high for w in found[s_over_b])
         print(f"S/B = {s_over_b:.0%}: {above} of {args.seeds} runs above every background-only "

@@ -186,6 +186,10 @@ def localisation(
     """The localisation statistic of ``profiles`` (features × slices; see the module): each
     inner slice against a polynomial in ln m_jj through the slices more than ``exclude`` away,
     as the t statistic of that fit's prediction."""
+    needed = degree + 2 * exclude + 4  # a slice, its neighbours, a fit with a residual dof
+    if len(mjj_centres) < needed:
+        return {"statistic": None, "mjj": None, "feature": None,
+                "per_feature": {}, "reason": f"{len(mjj_centres)} m_jj slices, {needed} needed"}
     u = np.log(mjj_centres / mjj_centres[0])
     design = np.vander(u, degree + 1)
     t = np.zeros_like(profiles)
@@ -255,10 +259,12 @@ def characterise(
     signal: np.ndarray | None = None,
     n_slices: int = 16,
     grid: int = 60,
+    min_events: int = 100,
 ) -> Characterisation:
     """Heat maps, slice profiles, pulls and the localisation statistic of (``x``, ``mjj``)
     through a trained :class:`MassDecoder`; ``signal`` marks the true signal events of a
-    pseudo-dataset (used for the pictures and pulls only, never for the statistic)."""
+    pseudo-dataset (used for the pictures and pulls only, never for the statistic); the m_jj
+    slices are merged until each holds ``min_events``."""
     _, mean, _ = _encode(preprocessing, vae, x)
     zbar = mean.numpy()[:, 0]
     signal = np.zeros(len(x), dtype=bool) if signal is None else np.asarray(signal, dtype=bool)
@@ -267,7 +273,7 @@ def characterise(
     mm, zz = np.meshgrid(mjj_grid, z_grid, indexing="ij")
     decoded = decode(preprocessing, decoder, zz.ravel(), mm.ravel())
     decoded = decoded.T.reshape(len(names), grid, grid)
-    edges = _slices(mjj, n_slices, min_events=100)
+    edges = _slices(mjj, n_slices, min_events)
     centres = np.sqrt(edges[1:] * edges[:-1])
     which = np.clip(np.searchsorted(edges, mjj, side="right") - 1, 0, len(centres) - 1)
     inside = (mjj >= edges[0]) & (mjj < edges[-1])

@@ -518,8 +518,9 @@ def characterise_command(model_path, data, signal, member, seed, output) -> None
     except ValueError as err:
         raise click.ClickException(str(err)) from None
     found = result.localisation
-    click.echo(f"localisation T = {found['statistic']:.2f} at m_jj = {found['mjj']:.0f} GeV "
-               f"({found['feature']}); plots and decoder in {output}")  # fmt: skip
+    where = (f"T = {found['statistic']:.2f} at m_jj = {found['mjj']:.0f} GeV ({found['feature']})"
+             if found["feature"] else f"none: {found['reason']}")  # fmt: skip
+    click.echo(f"localisation {where}; plots and decoder in {output}")
 
 
 @main.command("evaluate")

@@ -167,8 +167,9 @@ def _characterisation_section(output: Path) -> Section:
             "pseudo-data (Bortolato et al. §V; jetad.characterisation): each observable "
             "decoded over (m_jj, z̄), with the 68% and 95% regions of the events. A resonance "
             "shows as a patch at its m_jj.",
-            f"Localisation statistic T = {found['statistic']:.2f} at m_jj = "
-            f"{found['mjj']:.0f} GeV ({found['feature']}). T has no closed-form null "
+            (f"Localisation statistic T = {found['statistic']:.2f} at m_jj = "
+             f"{found['mjj']:.0f} GeV ({found['feature']})." if found["feature"] else
+             f"No localisation statistic: {found['reason']}.") + " T has no closed-form null "
             "distribution; bench/characterise.py measures it on background-only trainings "
             "(README), so read it against those, not as a number of σ.",
         ),

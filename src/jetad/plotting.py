@@ -296,11 +296,14 @@ def plot_characterisation(c, outdir: Path, title: str = "") -> list[Path]:
         spread = profile.std() if profile.std() > 0 else 1.0
         left.plot(c.mjj_centres / 1000, (profile - profile.mean()) / spread, marker="o",
                   label=name, linewidth=2.5 if name == located["feature"] else 1)  # fmt: skip
-    left.axvline(located["mjj"] / 1000, color="k", linestyle=":")
     left.set_xlabel(r"$m_{jj}$ slice [TeV]")
     left.set_ylabel("slice profile (standardised)")
-    where = f"{located['mjj'] / 1000:.2f} TeV ({located['feature']})"
-    left.set_title(f"localisation T = {located['statistic']:.1f} at {where}", fontsize=14)
+    if located["feature"] is not None:
+        left.axvline(located["mjj"] / 1000, color="k", linestyle=":")
+        where = f"{located['mjj'] / 1000:.2f} TeV ({located['feature']})"
+        left.set_title(f"localisation T = {located['statistic']:.1f} at {where}", fontsize=14)
+    else:
+        left.set_title(f"no localisation: {located['reason']}", fontsize=14)
     left.legend(fontsize=11, ncol=2)
     width = 0.8 / max(len(c.pulls), 1)
     for i, (label, pulls) in enumerate(c.pulls.items()):
