@@ -25,8 +25,8 @@ prediction's t statistic is
 
     t_jk = (P_j(m_k) − P̂_j(m_k)) / (s_j(k) √(1 + h_k)),
 
-and the **localisation statistic** is T = max_jk |t_jk| over the inner slices (the end slices
-would be extrapolated), reported with its m_jj and observable. Neither the decoder's noise nor
+and the **localisation statistic** is T = max_jk |t_jk| over the slices that have fitted
+slices beyond their neighbours on both sides (the others would be extrapolated), reported with its m_jj and observable. Neither the decoder's noise nor
 the maximum over slices and observables has a closed-form distribution: calibrate T on
 background-only trainings, as ``bench/characterise.py`` does (S/B = 0 against 1% and 3%).
 
@@ -193,7 +193,8 @@ def localisation(
     u = np.log(mjj_centres / mjj_centres[0])
     design = np.vander(u, degree + 1)
     t = np.zeros_like(profiles)
-    for k in range(1, len(u) - 1):  # the end slices would be extrapolated, not interpolated
+    # only slices with fitted slices beyond their neighbours on both sides: interpolated
+    for k in range(exclude + 1, len(u) - exclude - 1):
         away = np.abs(np.arange(len(u)) - k) > exclude
         fit, *_ = np.linalg.lstsq(design[away], profiles[:, away].T, rcond=None)
         spread = np.sqrt(((design[away] @ fit - profiles[:, away].T) ** 2).sum(axis=0)
