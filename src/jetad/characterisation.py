@@ -26,9 +26,10 @@ prediction's t statistic is
     t_jk = (P_j(m_k) − P̂_j(m_k)) / (s_j(k) √(1 + h_k)),
 
 and the **localisation statistic** is T = max_jk |t_jk| over the slices that have fitted
-slices beyond their neighbours on both sides (the others would be extrapolated), reported with its m_jj and observable. Neither the decoder's noise nor
-the maximum over slices and observables has a closed-form distribution: calibrate T on
-background-only trainings, as ``bench/characterise.py`` does (S/B = 0 against 1% and 3%).
+slices beyond their neighbours on both sides (the others would be extrapolated), reported with
+its m_jj and observable. Neither the decoder's noise nor the maximum over slices and
+observables has a closed-form distribution: calibrate T on background-only trainings, as
+``bench/characterise.py`` does (S/B = 0 against 1%, 3% and 10%).
 
 Only affine preprocessings (MaxAbs, standard, robust: the VAE's) can be inverted to physical
 units; others are refused.
