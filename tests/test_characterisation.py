@@ -84,7 +84,7 @@ def test_grids_and_pictures(pseudo_data, vae_path, tmp_path):
     decoder, _ = fit_mass_decoder(preprocessing, vae, x, mjj, DecoderConfig(epochs=3))
     units = [f.unit for f in LHCO.features]
     result = characterise(preprocessing, vae, decoder, x, mjj, LHCO.names, units, truth == 1,
-                          n_slices=6, grid=25)  # fmt: skip
+                          n_slices=10, grid=25, min_events=10)  # fmt: skip
     assert result.decoded.shape == (6, 25, 25)
     assert np.isfinite(result.decoded).all()
     assert mjj.min() <= result.mjj_grid[0] < result.mjj_grid[-1] <= mjj.max()
@@ -94,6 +94,9 @@ def test_grids_and_pictures(pseudo_data, vae_path, tmp_path):
     assert result.localisation["feature"] in LHCO.names
     paths = plot_characterisation(result, tmp_path)
     assert all(p.stat().st_size > 10_000 for p in paths)
+    too_few = characterise(preprocessing, vae, decoder, x, mjj, LHCO.names, units, n_slices=4)
+    assert too_few.localisation["statistic"] is None
+    assert "m_jj slices, 8 needed" in too_few.localisation["reason"]
 
 
 def test_localisation_finds_a_local_feature():
