@@ -42,7 +42,9 @@ def test_small_demo_writes_every_output(tmp_path):
     assert cutflow["pseudodata"]["signal (truth)"] > 0
     report = (out / "report.md").read_text()
     assert "Bump hunt on the pseudo-data" in report and "The injected W′ peaks at" in report
+    # at this size the characterisation is skipped, and the report says why
+    assert "Latent characterisation of the pseudo-data" in report and "at least 500" in report
     commands = (out / "commands.txt").read_text().splitlines()
     expected_commands = ["inject", *["train", "evaluate"] * 3, "decorrelate", *["run"] * 3,
-                         "bumphunt"]  # fmt: skip
+                         "bumphunt", "characterise"]  # fmt: skip
     assert [c.split()[1] for c in commands] == expected_commands
