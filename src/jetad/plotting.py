@@ -256,7 +256,8 @@ def plot_characterisation(c, outdir: Path, title: str = "") -> list[Path]:
     columns = min(n, 3)
     rows = int(np.ceil(n / columns))
     fig, axes = plt.subplots(rows, columns, figsize=(7.5 * columns, 6 * rows), squeeze=False)
-    regions = {"background": ~c.events["signal"], "signal": c.events["signal"]}
+    known = c.events["signal"].any()  # pseudo-data with the truth marked, or data
+    regions = {"background" if known else "all": ~c.events["signal"], "signal": c.events["signal"]}
     for j, ax in enumerate(axes.ravel()):
         if j >= n:
             ax.set_axis_off()
