@@ -478,7 +478,9 @@ def decorrelate_command(model_path, background, degree) -> None:
 def weak_command(method, data, mass, half_width, folds, epochs, seed, output) -> None:
     """Weakly supervised classifier for one signal region of m_jj (CATHODE or CWoLa hunting,
     jetad.weak_supervision) on the lhco features of the selected events, exported like every
-    model; then `jetad decorrelate OUTPUT --background DATA` and `jetad run dijet`."""
+    model; then `jetad decorrelate OUTPUT --background DATA` and `jetad run dijet`. The model
+    is the folds' mean: apply it to data it was not trained on (on its own training events 4 of
+    5 members have seen each signal-region event)."""
     from jetad.weak_supervision import ClassifierConfig, FlowConfig, SignalRegion, train_on_files
 
     _writable(output.parent)
