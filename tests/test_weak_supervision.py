@@ -125,6 +125,11 @@ def test_bad_input_is_named(pseudo_data):
               NAMES)  # fmt: skip
     with pytest.raises(ValueError, match="too few events"):
         cwola(x, mjj, SignalRegion(50_000.0), NAMES)
+    # a file none of whose events passes the dijet selection (tt̄: no 1.2 TeV jet)
+    from jetad.weak_supervision import train_on_files
+
+    with pytest.raises(ValueError, match="ttbar.root.*passes the dijet selection"):
+        train_on_files("cwola", [FIXTURES / "ttbar.root"], SignalRegion(3500.0), "unused.pt")
 
 
 def test_jetad_weak_trains_exports_and_decorrelates(tmp_path):

@@ -178,7 +178,9 @@ def feature_rows(feature_set, paths, also: tuple[str, ...] = ()) -> tuple[np.nda
             events = events[feature_set.selection.passed(events.FatJet)]  # before substructure
         table = feature_set(events, also=also)
         rows = ak.flatten(table, axis=1) if feature_set.level == "jet" else ak.drop_none(table)
-        matrices.append(feature_matrix(rows, (*feature_set.names, *also)))
+        # None (masked) entries become NaN, then dropped and counted with the other
+        # non-finite rows; a file with no selected event gives an empty plain array
+        matrices.append(np.ma.filled(feature_matrix(rows, (*feature_set.names, *also)), np.nan))
     width = len(feature_set.names) + len(also)
     matrix = np.concatenate(matrices) if matrices else np.empty((0, width))
     finite = np.all(np.isfinite(matrix), axis=1)

@@ -419,6 +419,8 @@ def train_on_files(
     feature_set = FEATURE_SETS["lhco"]
     rows, summary = feature_rows(feature_set, files, also=("mjj",))
     rows = np.asarray(rows, dtype=float)
+    if len(rows) == 0:
+        raise ValueError(f"no event of {[str(f) for f in files]} passes the dijet selection")
     x, mjj = rows[:, :-1], rows[:, -1]
     extra = {"method": method, "signal_region": {"mass": region.mass, "edges": region.edges},
              "inputs": list(INPUTS), "classifier": asdict(config), "data": summary}  # fmt: skip
