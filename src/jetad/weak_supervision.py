@@ -112,8 +112,8 @@ class ClassifierConfig:
 class FlowConfig:
     """The background density p(x | m_jj): a zuko masked autoregressive flow (affine, as
     CATHODE's), Adam, best validation negative log-likelihood; ``oversampling`` samples per SR
-    event (CATHODE: ≈ 4). A neural spline flow (``spline=True``) is 3× slower per step on a
-    CPU."""
+    event (CATHODE: ≈ 4). A neural spline flow (``spline=True``) is more flexible and slower
+    per step on a CPU."""
 
     transforms: int = 5
     hidden: tuple[int, ...] = (64, 64)
