@@ -25,6 +25,7 @@ import hist
 from coffea import processor
 
 from jetad._errors import one_line
+from jetad._extras import require
 from jetad.datasets import JetadSchema
 
 __all__ = [
@@ -44,7 +45,8 @@ EXECUTORS = ("iterative", "futures", "dask")
 def dask_client(scheduler: str | None = None, workers: int = 2):
     """A ``distributed.Client`` of the cluster at ``scheduler``, or of an embedded
     ``LocalCluster`` of ``workers`` single-threaded processes that stops on exit."""
-    from distributed import Client, LocalCluster
+    distributed = require("distributed", "the Dask executor")
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
 
     if scheduler is not None:
         with Client(scheduler) as client:

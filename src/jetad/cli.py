@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from jetad._extras import MissingExtra, require
 from jetad.bumphunt import WIDTHS
 from jetad.datasets import write_fileset
 from jetad.generate import PROCESSES, GenerationSummary, generate, generate_many
@@ -53,7 +54,17 @@ def _key_values(values: tuple[str, ...], option: str) -> dict[str, str]:
     return pairs
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Every command reports a missing optional dependency as one line naming its extra."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except MissingExtra as err:
+            raise click.ClickException(str(err)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="jetad")
 def main() -> None:
     """jetad: unsupervised new-physics searches with jets, as a coffea plugin."""
@@ -99,6 +110,7 @@ def _run_generation(
     fatjet_radius: float | None = None,
     jobs: int = 1,
 ) -> GenerationSummary:
+    require("pythia8mc", "event generation (jetad generate)")
     with _progress() as bar:
         task = bar.add_task(process, total=events)
         try:
@@ -121,6 +133,7 @@ def _run_generation(
 def _generate_samples(requests: list[dict], jobs: int, pool=None) -> list[GenerationSummary]:
     """Generate several samples in parallel (blocks of all of them share ``jobs`` processes,
     or ``pool``)."""
+    require("pythia8mc", "event generation (jetad samples)")
     with _progress() as bar:
         task = bar.add_task("samples", total=sum(r["n_events"] for r in requests))
 

@@ -27,6 +27,7 @@ import awkward as ak
 import numpy as np
 
 from jetad._errors import one_line
+from jetad._extras import require
 
 __all__ = ["FATJET_PTMIN", "LHCO_RADIUS", "convert_lhco", "lhco_blocks", "read_lhco"]
 
@@ -38,7 +39,7 @@ FATJET_PTMIN = 20.0
 
 def _table(path: Path, start: int, stop: int) -> np.ndarray:
     """Rows ``start:stop`` of the file's one pandas table, as a float64 matrix."""
-    import pandas as pd
+    pd = require("pandas", "reading the LHC Olympics HDF5 table")
 
     try:
         frame = pd.read_hdf(path, start=start, stop=stop)
@@ -56,7 +57,7 @@ def _table(path: Path, start: int, stop: int) -> np.ndarray:
 
 
 def _rows(path: Path) -> int:
-    import pandas as pd
+    pd = require("pandas", "reading the LHC Olympics HDF5 table")
 
     try:
         with pd.HDFStore(path, mode="r") as store:

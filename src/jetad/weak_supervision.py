@@ -44,6 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from jetad._extras import require
 from jetad.models.export import ScoringModel
 from jetad.models.networks import mlp
 from jetad.models.preprocessing import Affine
@@ -281,7 +282,7 @@ class BackgroundFlow(nn.Module):
     context ln m_jj standardised, a zuko flow in between."""
 
     def __init__(self, x: np.ndarray, mjj: np.ndarray, config: FlowConfig):
-        import zuko
+        zuko = require("zuko", "CATHODE's background flow")
 
         super().__init__()
         span = x.max(axis=0) - x.min(axis=0)

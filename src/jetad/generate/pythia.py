@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import awkward as ak
 import numpy as np
 
+from jetad._extras import require
+
 __all__ = ["TruthBlock", "block_seeds", "generate_truth"]
 
 PYTHIA_MAX_SEED = 900_000_000
@@ -64,7 +66,7 @@ def generate_truth(settings: list[str], n_events: int, pythia_seed: int) -> Trut
     Events that Pythia fails to generate are replaced by new ones, so the block always has
     exactly ``n_events`` events.
     """
-    import pythia8mc
+    pythia8mc = require("pythia8mc", "event generation (jetad generate)")
 
     pythia = pythia8mc.Pythia("", False)
     for line in [*settings, "Random:setSeed = on", f"Random:seed = {pythia_seed}"]:

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ot
 import torch
 
+from jetad._extras import require
 from jetad.models.networks import AE
 
 __all__ = ["NAE", "LangevinSampler", "SamplerConfig", "WNAE", "emd"]
@@ -69,6 +69,7 @@ class NAE(WNAE):
 def emd(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Exact EMD between two equal-size point clouds, differentiable in both."""
     weights = torch.full((len(x),), 1.0 / len(x), dtype=x.dtype, device=x.device)
+    ot = require("ot", "the WNAE's Wasserstein loss")
     return ot.emd2(weights, weights, ot.dist(x, y))
 
 
