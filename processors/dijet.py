@@ -15,13 +15,13 @@ from jetad.constituents import (
     has_constituents,
     recluster,
 )
-from jetad.datasets import event_weight, require_branches
+from jetad.datasets import require_branches
 from jetad.decorrelation import mjj_thresholds
 from jetad.features import FEATURE_SETS
 from jetad.histograms import (
     count,
     cutflow,
-    dataset_weight,
+    event_weights,
     fill_scored,
     mjj_histogram,
     truth_counts,
@@ -83,7 +83,7 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
         selected = dijet_features(
             jets[passed], None if constituents is None else constituents[passed]
         )
-        weight = event_weight(events)[passed] * dataset_weight(events.metadata)
+        weight = event_weights(events, passed).weight()
 
         table = selected[list(FEATURE_SETS["lhco"].names)]
         mjj = ak.fill_none(selected.mjj, np.nan)

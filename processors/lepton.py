@@ -7,8 +7,8 @@ from coffea import processor
 from coffea.analysis_tools import PackedSelection
 
 from jetad._dask import is_dask
-from jetad.datasets import event_weight, require_branches
-from jetad.histograms import cutflow, dataset_weight, feature_histogram, fill_scored
+from jetad.datasets import require_branches
+from jetad.histograms import cutflow, event_weights, feature_histogram, fill_scored
 from jetad.observables import lepton_trigger_features
 from jetad.observables.lepton_trigger import DEFAULT_ERA, btag_working_point
 from jetad.scoring import AnomalyScorer
@@ -67,7 +67,7 @@ class LeptonTriggerProcessor(processor.ProcessorABC):
         selection.add("one lepton", ~ak.is_none(features))
         passed = selection.all(*CUTS)
         table = features[passed]
-        weight = event_weight(events)[passed] * dataset_weight(events.metadata)
+        weight = event_weights(events, passed).weight()
 
         scores = {name: (scorer.metadata["working_points"], scorer.score_names[0],
                          scorer(table[list(scorer.features)])[:, 0])

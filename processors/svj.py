@@ -8,9 +8,9 @@ from coffea.analysis_tools import PackedSelection
 
 from jetad._dask import is_dask
 from jetad.constituents import fatjet_constituents
-from jetad.datasets import event_weight, require_branches
+from jetad.datasets import require_branches
 from jetad.features import FEATURE_SETS
-from jetad.histograms import cutflow, dataset_weight, fill_scored, mass_histogram
+from jetad.histograms import cutflow, event_weights, fill_scored, mass_histogram
 from jetad.observables import dijet_mass, dijet_met_mt, missing_et
 from jetad.scoring import AnomalyScorer
 
@@ -52,7 +52,7 @@ class SemivisibleJetProcessor(processor.ProcessorABC):
         passed = selection.all(*CUTS)
         jets, constituents = jets[passed][:, :2], constituents[passed][:, :2]
         masses = {"mjj": dijet_mass(jets), "mt": dijet_met_mt(jets, missing_et(events)[passed])}
-        weight = event_weight(events)[passed] * dataset_weight(events.metadata)
+        weight = event_weights(events, passed).weight()
 
         table = FEATURE_SETS["svj8"](events[passed], constituents)
         scores = {name: (scorer.metadata["working_points"], scorer.score_names[0],

@@ -351,3 +351,36 @@ def test_a_dask_worker_killed_mid_run_changes_nothing(models, tmp_path):
                                 chunksize=70)  # fmt: skip
     _assert_identical(disturbed, undisturbed)
     assert all(n == 200 for n in disturbed["processed"].values())
+
+
+def _negative_weight_copy(path, runs):
+    """The QCD fixture with genWeight −1 on every third event (an NLO-like sample) and the
+    given ``Runs`` branches."""
+    branches = read_events(FIXTURES / "qcd_dijet.root")
+    sign = np.where(np.arange(len(branches["genWeight"])) % 3 == 0, -1.0, 1.0)
+    branches["genWeight"] = (np.asarray(branches["genWeight"]) * sign).astype(np.float32)
+    write_events(path, [branches], lambda: runs(branches["genWeight"]))
+    return np.asarray(branches["genWeight"], dtype=np.float64)
+
+
+def test_weights_are_normalised_to_the_runs_tree_generator_sum(tmp_path):
+    """σ / Σw with Σw = Runs/genEventSumw (not the fileset's nevents): negative weights and
+    all. Without genEventSumw the run falls back to nevents and says so."""
+    with_runs = tmp_path / "with_runs.root"
+    genweight = _negative_weight_copy(
+        with_runs, lambda w: {"run": np.array([1], np.uint32),
+                              "genEventSumw": np.array([np.sum(w, dtype=np.float64)])})  # fmt: skip
+    without = tmp_path / "without_runs.root"
+    _negative_weight_copy(without, lambda w: {"run": np.array([1], np.uint32)})
+    metadata = {"xsec": 2.5, "nevents": 10 * len(genweight)}  # a deliberately wrong count
+    fileset = {"qcd": {"files": {str(with_runs): "Events"}, "metadata": metadata},
+               "qcd_old": {"files": {str(without): "Events"}, "metadata": metadata}}  # fmt: skip
+    with pytest.warns(UserWarning, match=r"'qcd_old'.*without_runs.root has no Runs/genEventSumw"):
+        out = run_processor(DijetAnomalyProcessor({}), fileset, executor="iterative")
+    passed = out["cutflow"]["qcd"]["delta eta"]
+    assert 0 < passed < len(genweight)
+    mjj = out["mjj"][{"model": "none", "cut": "none"}]
+    total = {d: mjj[{"dataset": d}].values(flow=True).sum() for d in ("qcd", "qcd_old")}
+    # the same events, normalised by Σw = Σ genWeight and by the (wrong) nevents
+    assert total["qcd"] / total["qcd_old"] == pytest.approx(10 * len(genweight) / genweight.sum())
+    assert np.sign(total["qcd"]) == 1

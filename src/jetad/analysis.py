@@ -26,7 +26,7 @@ from coffea import processor
 
 from jetad._errors import one_line
 from jetad._extras import require
-from jetad.datasets import JetadSchema
+from jetad.datasets import JetadSchema, generator_sums
 
 __all__ = [
     "EXECUTORS",
@@ -77,9 +77,12 @@ def run_processor(
 
     A file that cannot be read stops the run with an error naming it, unless
     ``skip_bad_files``, in which case it is skipped (coffea reports it in the run's metrics).
+    Simulated datasets are normalised with Σw from their files' ``Runs/genEventSumw``
+    (:func:`jetad.datasets.generator_sums`).
     """
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+    fileset = generator_sums(fileset)
     with ExitStack() as stack:
         if executor == "iterative":
             chosen = processor.IterativeExecutor()
@@ -134,6 +137,7 @@ def run_dask_awkward(
     import dask
     from coffea.dataset_tools import apply_to_fileset, preprocess
 
+    fileset = generator_sums(fileset)
     runnable, _ = preprocess(
         fileset, step_size=chunksize, skip_bad_files=skip_bad_files, allow_empty_datasets=True
     )

@@ -21,6 +21,7 @@ __all__ = [
     "JetadSchema",
     "event_weight",
     "feature_rows",
+    "generator_sums",
     "load_fileset",
     "open_events",
     "require_branches",
@@ -153,6 +154,50 @@ def event_weight(events):
     if "genWeight" in events.fields:
         return events.genWeight
     return ak.ones_like(events.event, dtype=np.float64)
+
+
+def _file_sumw(path: str) -> float | None:
+    """Σ genEventSumw of one file's ``Runs`` tree, or None when it has none."""
+    import uproot
+
+    try:
+        with uproot.open(path) as file:
+            runs = file.get("Runs")
+            if runs is None or "genEventSumw" not in runs:
+                return None
+            return float(np.sum(runs["genEventSumw"].array(library="np")))
+    except Exception:  # an unreadable file is reported by the run itself, naming it
+        return None
+
+
+def generator_sums(fileset: dict) -> dict:
+    """``fileset`` with ``metadata["sumw"]`` (Σ generator weights) from the files' ``Runs``
+    trees, for every dataset with an ``xsec`` and no ``sumw`` yet.
+
+    NanoAOD stores Σ genWeight before any skim as ``Runs/genEventSumw`` (jetad's generator
+    writes it too); with negative weights (NLO samples) it is the normalisation, not the event
+    count. When a file has no ``genEventSumw``, the dataset keeps its fileset ``nevents`` (as
+    Σw) and a warning names the file.
+    """
+    import warnings
+
+    completed = {}
+    for dataset, entry in fileset.items():
+        metadata = dict(entry.get("metadata", {}))
+        if "xsec" in metadata and "sumw" not in metadata:
+            sums = {path: _file_sumw(path) for path in entry["files"]}
+            missing = [path for path, sumw in sums.items() if sumw is None]
+            if missing:
+                warnings.warn(
+                    f"dataset {dataset!r}: {missing[0]} has no Runs/genEventSumw"
+                    f"{f' (nor {len(missing) - 1} other files)' if len(missing) > 1 else ''}; "
+                    f"normalising to the fileset's nevents ({metadata.get('nevents')})",
+                    stacklevel=2,
+                )
+            else:
+                metadata["sumw"] = sum(sums.values())
+        completed[dataset] = {**entry, "metadata": metadata}
+    return completed
 
 
 def feature_rows(feature_set, paths, also: tuple[str, ...] = ()) -> tuple[np.ndarray, dict]:

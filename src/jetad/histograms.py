@@ -31,6 +31,7 @@ __all__ = [
     "cut_masks",
     "cutflow",
     "dataset_weight",
+    "event_weights",
     "feature_histogram",
     "fill_scored",
     "fill_with_cuts",
@@ -122,6 +123,21 @@ def dataset_weight(metadata: Mapping) -> float:
             f"dataset metadata has xsec but neither sumw nor nevents: {dict(metadata)}"
         )
     return float(metadata["xsec"]) / float(sumw)
+
+
+def event_weights(events, passed):
+    """``coffea.analysis_tools.Weights`` of the events ``passed`` selects: ``genWeight``
+    (1 for data) and ``normalisation`` (σ / Σw of the dataset, :func:`dataset_weight`), so
+    that ``.weight()`` weighs each event for 1 pb⁻¹."""
+    from coffea.analysis_tools import Weights
+
+    from jetad.datasets import event_weight
+
+    generator = event_weight(events)[passed]
+    weights = Weights(None if is_dask(generator) else len(generator))
+    weights.add("genWeight", generator)
+    weights.add("normalisation", ak.ones_like(generator) * dataset_weight(events.metadata))
+    return weights
 
 
 def cut_masks(score: ak.Array, working_points: Mapping[str, float]) -> dict[str, ak.Array]:
