@@ -4,6 +4,7 @@ NanoAOD, missing branches and empty files."""
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import awkward as ak
 import hist
@@ -384,3 +385,31 @@ def test_weights_are_normalised_to_the_runs_tree_generator_sum(tmp_path):
     # the same events, normalised by Σw = Σ genWeight and by the (wrong) nevents
     assert total["qcd"] / total["qcd_old"] == pytest.approx(10 * len(genweight) / genweight.sum())
     assert np.sign(total["qcd"]) == 1
+
+
+@pytest.mark.slow
+def test_dask_workers_without_the_model_file(models, tmp_path):
+    """Workers in their own directory, the model file gone from the submitting machine's disk
+    before the run: the processor carries the model, for the Runner and dask-awkward alike."""
+    import shutil
+
+    from distributed import LocalCluster
+
+    fileset = _fileset("dijet")
+    reference = run_processor(_processor("dijet", models), fileset, executor="iterative")
+    moved = tmp_path / "elsewhere" / "vae.pt"
+    moved.parent.mkdir()
+    for suffix in (".pt", ".json"):
+        shutil.copy(Path(models["dijet"]).with_suffix(suffix), moved.with_suffix(suffix))
+    shipped = DijetAnomalyProcessor({"model": str(moved)})
+    shutil.rmtree(moved.parent)
+    workers = tmp_path / "workers"
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None,
+                      local_directory=str(workers)) as cluster:  # fmt: skip
+        runner = run_processor(shipped, fileset, executor="dask",
+                               scheduler=cluster.scheduler_address)  # fmt: skip
+        lazy = run_dask_awkward(shipped, fileset, scheduler=cluster.scheduler_address)
+    _assert_identical(reference, runner)
+    h = histograms(reference)["mjj"]
+    np.testing.assert_allclose(histograms(lazy)["mjj"].values(flow=True), h.values(flow=True),
+                               rtol=1e-12)  # fmt: skip

@@ -475,6 +475,22 @@ def decorrelate_command(model_path, background, degree) -> None:
     Console().print(table)
 
 
+@main.command("export-onnx")
+@click.argument("model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The ONNX file to write [default: MODEL_PATH with .onnx].")  # fmt: skip
+def export_onnx_command(model_path, output) -> None:
+    """Convert an exported model to ONNX (preprocessing, members, NaN policy and metadata
+    inside), for ONNX Runtime, Triton or C++ frameworks."""
+    from jetad.models.onnx_format import export_onnx
+
+    try:
+        written = export_onnx(model_path, output)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"wrote {written}")
+
+
 @main.command("weak")
 @click.argument("method", type=click.Choice(["cathode", "cwola"]))
 @click.option("--data", multiple=True, required=True, type=click.Path(path_type=Path),

@@ -14,14 +14,19 @@ scores a feature table computed by a :class:`jetad.features.FeatureSet`:
 - Ensembles are combined inside the model (the mean of every member's scores).
 - A model trained on other features is refused with both lists of names; rows with NaN or
   infinite features get NaN scores (the policy is inside the exported model).
+- The model's bytes travel with the scorer (and so with the processor that holds it): Dask
+  workers load the model from them, not from ``model_path``, so a cluster whose workers do
+  not share the submitting machine's filesystem runs it too.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import awkward as ak
 import numpy as np
+import torch
 from coffea.ml_tools.torch_wrapper import torch_wrapper
 
 from jetad.models.export import load_metadata, load_model
@@ -82,7 +87,14 @@ class AnomalyScorer(torch_wrapper):
             _check_selection(model_path, self.metadata, selection)
         self.features = expected
         self.score_names = tuple(self.metadata["scores"])
+        self.model_bytes = Path(model_path).read_bytes()
         super().__init__(str(model_path), expected_output_shape=(None, len(self.score_names)))
+
+    def _create_model(self):
+        """The model from the bytes read at construction (``torch_wrapper`` reads its path,
+        which a worker on another machine does not have)."""
+        model = torch.jit.load(io.BytesIO(self.model_bytes), map_location=self.device)
+        return model.eval()
 
     def _check_fields(self, table: ak.Array) -> None:
         missing = [n for n in self.features if n not in ak.fields(table)]
