@@ -85,3 +85,18 @@ def test_bad_file_stops_or_is_skipped(tmp_path, model):
     summary = json.loads((tmp_path / "b" / "cutflow.json").read_text())
     assert summary["skipped_files"] == [str(corrupt)]
     assert summary["cutflow"]["qcd"]["all"] == 200
+
+
+@pytest.mark.parametrize("executor", ["iterative", "futures"])
+def test_quiet_prints_nothing_but_writes_everything(tmp_path, model, executor):
+    out = tmp_path / "out"
+    args = ["run", "dijet", "--fileset", str(_fileset(tmp_path)), "--model", f"vae={model}",
+            "--executor", executor, "--output", str(out)]  # fmt: skip
+    quiet = CliRunner().invoke(main, ["--quiet", *args])
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.output == ""
+    assert (out / "histograms.coffea").exists() and (out / "cutflow.json").exists()
+    loud = CliRunner().invoke(main, args)  # the console speaks again without --quiet
+    assert "wrote" in loud.output
+    both = CliRunner().invoke(main, ["--quiet", "--verbose", *args])
+    assert both.exit_code == 2 and "exclude each other" in both.output

@@ -15,10 +15,12 @@ To use an HTCondor or Slurm cluster, start it with dask-jobqueue and pass its ad
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
+import logging
 import warnings
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, redirect_stdout
 from pathlib import Path
 
 import hist
@@ -42,21 +44,30 @@ EXECUTORS = ("iterative", "futures", "dask")
 
 
 @contextmanager
-def dask_client(scheduler: str | None = None, workers: int = 2):
+def dask_client(scheduler: str | None = None, workers: int = 2, dashboard: str | None = None):
     """A ``distributed.Client`` of the cluster at ``scheduler``, or of an embedded
-    ``LocalCluster`` of ``workers`` single-threaded processes that stops on exit."""
+    ``LocalCluster`` of ``workers`` single-threaded processes that stops on exit, with its
+    dashboard at ``dashboard`` (e.g. ``":8787"``; none by default). The embedded cluster's
+    shutdown messages (a worker "still alive … killing") are logged at DEBUG, not shown."""
     distributed = require("distributed", "the Dask executor")
     Client, LocalCluster = distributed.Client, distributed.LocalCluster
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:  # all of it with --verbose
+        logging.getLogger("distributed").setLevel(logging.WARNING)
 
     if scheduler is not None:
         with Client(scheduler) as client:
             yield client
         return
     cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=dashboard
     )
+    if dashboard is not None:
+        logging.getLogger("jetad").info("Dask dashboard: %s", cluster.dashboard_link)
     with cluster, Client(cluster) as client:
         yield client
+        quiet = logging.getLogger("distributed")
+        if quiet.getEffectiveLevel() > logging.DEBUG:  # not with jetad --verbose
+            quiet.setLevel(logging.CRITICAL)  # the nanny's "still alive… killing" on close
 
 
 #: How coffea's Runner says that no chunk was left to run (every file skipped).
@@ -72,8 +83,13 @@ def run_processor(
     maxchunks: int | None = None,
     skip_bad_files: bool = False,
     scheduler: str | None = None,
+    dashboard: str | None = None,
+    status: bool = True,
 ):
     """Run ``processor_instance`` over ``fileset`` (coffea's layout) and return its output.
+
+    ``dashboard`` is the embedded LocalCluster's dashboard address; ``status`` shows coffea's
+    progress bars.
 
     A file that cannot be read stops the run with an error naming it, unless
     ``skip_bad_files``, in which case it is skipped (coffea reports it in the run's metrics).
@@ -85,12 +101,12 @@ def run_processor(
     fileset = generator_sums(fileset)
     with ExitStack() as stack:
         if executor == "iterative":
-            chosen = processor.IterativeExecutor()
+            chosen = processor.IterativeExecutor(status=status)
         elif executor == "futures":
-            chosen = processor.FuturesExecutor(workers=workers)
+            chosen = processor.FuturesExecutor(workers=workers, status=status)
         else:
-            client = stack.enter_context(dask_client(scheduler, workers))
-            chosen = processor.DaskExecutor(client=client, status=True)
+            client = stack.enter_context(dask_client(scheduler, workers, dashboard))
+            chosen = processor.DaskExecutor(client=client, status=status)
         runner = processor.Runner(
             executor=chosen,
             schema=JetadSchema,
@@ -101,6 +117,8 @@ def run_processor(
             # the fileset metadata inside: a second run with a changed xsec would get the old one.
             metadata_cache={},
         )
+        if not status:  # coffea's futures executor draws its bars whatever its status says
+            stack.enter_context(redirect_stdout(io.StringIO()))
         with warnings.catch_warnings():
             # jetad reports skipped files itself (skipped_files); coffea's retries stay quiet
             warnings.filterwarnings("ignore", message="Performed attempt")
@@ -125,6 +143,7 @@ def run_dask_awkward(
     skip_bad_files: bool = False,
     scheduler: str | None = None,
     workers: int = 2,
+    dashboard: str | None = None,
 ):
     """Run ``processor_instance`` through ``coffea.dataset_tools.apply_to_fileset``: one
     dask-awkward task graph over the whole fileset, computed on the cluster at ``scheduler``
@@ -142,7 +161,7 @@ def run_dask_awkward(
         fileset, step_size=chunksize, skip_bad_files=skip_bad_files, allow_empty_datasets=True
     )
     graphs = apply_to_fileset(processor_instance, runnable, schemaclass=JetadSchema)
-    with dask_client(scheduler, workers):
+    with dask_client(scheduler, workers, dashboard):
         (outputs,) = dask.compute(graphs)
     result = processor.accumulate(outputs.values())
     result["processed"] = {

@@ -66,8 +66,31 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="jetad")
-def main() -> None:
+@click.option("-q", "--quiet", is_flag=True,
+              help="Results and errors only: no progress bars, status lines or log messages.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Log messages at DEBUG, the libraries' (Dask's, coffea's) included.")
+def main(quiet: bool, verbose: bool) -> None:
     """jetad: unsupervised new-physics searches with jets, as a coffea plugin."""
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose exclude each other")
+    _configure_logging(quiet, verbose)
+
+
+def _configure_logging(quiet: bool, verbose: bool) -> None:
+    """Python ``logging`` through rich on stderr: WARNING with ``--quiet`` (and no progress
+    bars: the console goes quiet), DEBUG for everything with ``--verbose``, INFO otherwise."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    handler = RichHandler(console=console, show_path=verbose, show_time=verbose)
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
+    if not verbose:  # the libraries speak at WARNING and above only
+        for name in ("distributed", "coffea", "numba", "fsspec", "asyncio"):
+            logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    console.quiet = quiet
 
 
 @contextmanager
@@ -615,6 +638,8 @@ def _executor_options(command):
         ),
         click.option("--scheduler", default=None, help="Address of an existing Dask scheduler."),
         click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True),
+        click.option("--dashboard", default=None, metavar="ADDRESS",
+                     help="Serve the LocalCluster's Dask dashboard at ADDRESS (e.g. :8787)."),
         click.option("--chunksize", type=click.IntRange(min=1), default=100_000, show_default=True),
         click.option("--maxchunks", type=click.IntRange(min=1), default=None),
         click.option(
@@ -636,7 +661,7 @@ def _named_models(models: tuple[str, ...]) -> dict[str, str]:
 
 
 def _run(instance_factory, fileset, executor, scheduler, workers, chunksize, maxchunks,
-         skip_bad_files):  # fmt: skip
+         skip_bad_files, dashboard=None):  # fmt: skip
     from jetad.analysis import run_dask_awkward, run_processor, skipped_files
     from jetad.datasets import load_fileset
 
@@ -645,12 +670,12 @@ def _run(instance_factory, fileset, executor, scheduler, workers, chunksize, max
         if executor == "dask-awkward":
             result = run_dask_awkward(instance_factory(), files, chunksize=chunksize,
                                       skip_bad_files=skip_bad_files, scheduler=scheduler,
-                                      workers=workers)  # fmt: skip
+                                      workers=workers, dashboard=dashboard)  # fmt: skip
         else:
             result = run_processor(instance_factory(), files, executor=executor,
                                    workers=workers, chunksize=chunksize, maxchunks=maxchunks,
-                                   skip_bad_files=skip_bad_files,
-                                   scheduler=scheduler)  # fmt: skip
+                                   skip_bad_files=skip_bad_files, scheduler=scheduler,
+                                   dashboard=dashboard, status=not console.quiet)  # fmt: skip
     except (ValueError, RuntimeError) as err:
         raise click.ClickException(str(err)) from None
     skipped = skipped_files(result, files)
@@ -669,8 +694,8 @@ def _run(instance_factory, fileset, executor, scheduler, workers, chunksize, max
     show_default=True,
     help="dijet: the file's FatJet, or anti-kT R = 1.0 reclustering of the PF candidates.",
 )
-def run_command(analysis, fileset, models, executor, scheduler, workers, chunksize, maxchunks,
-                skip_bad_files, output, jets) -> None:  # fmt: skip
+def run_command(analysis, fileset, models, executor, scheduler, workers, dashboard, chunksize,
+                maxchunks, skip_bad_files, output, jets) -> None:  # fmt: skip
     """Run an analysis processor over a fileset: histograms, cutflow and plots in OUTPUT.
 
     \b
@@ -695,7 +720,7 @@ def run_command(analysis, fileset, models, executor, scheduler, workers, chunksi
         "lepton": lambda: LeptonTriggerProcessor(named),
     }
     result, skipped = _run(factories[analysis], fileset, executor, scheduler, workers,
-                           chunksize, maxchunks, skip_bad_files)  # fmt: skip
+                           chunksize, maxchunks, skip_bad_files, dashboard)  # fmt: skip
     for path in write_outputs(result, output, skipped):
         console.print(f"wrote {path}")
 
@@ -706,8 +731,8 @@ def run_command(analysis, fileset, models, executor, scheduler, workers, chunksi
 @click.option(
     "--format", "fmt", type=click.Choice(["parquet", "root"]), default="parquet", show_default=True
 )
-def ntuple_command(fileset, models, executor, scheduler, workers, chunksize, maxchunks,
-                   skip_bad_files, output, features, fmt) -> None:  # fmt: skip
+def ntuple_command(fileset, models, executor, scheduler, workers, dashboard, chunksize,
+                   maxchunks, skip_bad_files, output, features, fmt) -> None:  # fmt: skip
     """Features and scores as flat ntuples, one file per input chunk, with a manifest.
 
     Chunk files are written under a temporary name and renamed; a rerun into the same OUTPUT
@@ -725,7 +750,7 @@ def ntuple_command(fileset, models, executor, scheduler, workers, chunksize, max
     named = _named_models(models)
     result, skipped = _run(lambda: NtupleProcessor(features, named, str(output), fmt), fileset,
                            executor, scheduler, workers, chunksize, maxchunks,
-                           skip_bad_files)  # fmt: skip
+                           skip_bad_files, dashboard)  # fmt: skip
     chunks = result.get("chunks", {})
     manifest = write_manifest(output, chunks, fileset=str(fileset.resolve()), features=features,
                               models=named, format=fmt, chunksize=chunksize,
