@@ -100,3 +100,21 @@ def test_quiet_prints_nothing_but_writes_everything(tmp_path, model, executor):
     assert "wrote" in loud.output
     both = CliRunner().invoke(main, ["--quiet", "--verbose", *args])
     assert both.exit_code == 2 and "exclude each other" in both.output
+
+
+@pytest.mark.slow
+def test_a_dask_jobqueue_cluster_runs_the_analysis(tmp_path, model):
+    """The HTCondor/Slurm route through dask-jobqueue, with its LocalCluster: the same job
+    script machinery, the jobs started as local processes in their own directory."""
+    dask_jobqueue = pytest.importorskip("dask_jobqueue.local")
+    out = tmp_path / "out"
+    with dask_jobqueue.LocalCluster(cores=1, processes=1, memory="2GB",
+                                    local_directory=str(tmp_path / "jobs")) as cluster:  # fmt: skip
+        cluster.scale(jobs=1)
+        result = CliRunner().invoke(main, [
+            "run", "dijet", "--fileset", str(_fileset(tmp_path)), "--model", f"vae={model}",
+            "--scheduler", cluster.scheduler_address, "--output", str(out),
+        ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "cutflow.json").read_text())
+    assert summary["cutflow"]["qcd"]["all"] == 200 and summary["skipped_files"] == []
