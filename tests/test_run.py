@@ -87,6 +87,19 @@ def test_bad_file_stops_or_is_skipped(tmp_path, model):
     assert summary["cutflow"]["qcd"]["all"] == 200
 
 
+def _assert_root_titles_plain(path):
+    """ROOT titles in TLatex, not matplotlib's $…$: m_{jj} [GeV], the histogram's categories."""
+    import uproot
+
+    with uproot.open(path) as file:
+        h = file["mjj/qcd/vae/eff10"]
+        assert h.member("fXaxis").member("fTitle") == "m_{jj} [GeV]"
+        assert h.member("fTitle") == "mjj: qcd, vae, eff10"
+        for key, classname in file.classnames(cycle=False).items():
+            if classname.startswith("TH1"):
+                assert "$" not in file[key].member("fXaxis").member("fTitle"), key
+
+
 @pytest.mark.parametrize("executor", ["iterative", "futures"])
 def test_quiet_prints_nothing_but_writes_everything(tmp_path, model, executor):
     out = tmp_path / "out"
@@ -96,6 +109,7 @@ def test_quiet_prints_nothing_but_writes_everything(tmp_path, model, executor):
     assert quiet.exit_code == 0, quiet.output
     assert quiet.output == ""
     assert (out / "histograms.coffea").exists() and (out / "cutflow.json").exists()
+    _assert_root_titles_plain(out / "histograms.root")
     loud = CliRunner().invoke(main, args)  # the console speaks again without --quiet
     assert "wrote" in loud.output
     both = CliRunner().invoke(main, ["--quiet", "--verbose", *args])

@@ -19,6 +19,7 @@ import io
 import itertools
 import json
 import logging
+import re
 import warnings
 from contextlib import ExitStack, contextmanager, redirect_stdout
 from pathlib import Path
@@ -207,6 +208,12 @@ def histograms(output: dict) -> dict[str, hist.Hist]:
     return found
 
 
+def root_title(text: str) -> str:
+    """A matplotlib mathtext label as ROOT's TLatex writes it: ``$m_{jj}$ [GeV]`` →
+    ``m_{jj} [GeV]``, ``$\\epsilon_S$`` → ``#epsilon_S``."""
+    return re.sub(r"\\([A-Za-z]+)", r"#\1", text.replace("$", ""))
+
+
 def _plain(value):
     """numpy scalars (dask-awkward counts) as plain Python numbers for JSON."""
     return value.item()
@@ -233,7 +240,11 @@ def write_outputs(output: dict, directory: Path, skipped: list[str] = ()) -> lis
         for name, h in found.items():
             categories = [a.name for a in h.axes if isinstance(a, hist.axis.StrCategory)]
             for values in itertools.product(*(list(h.axes[c]) for c in categories)):
-                file["/".join((name, *values))] = h[dict(zip(categories, values, strict=True))]
+                one = h[dict(zip(categories, values, strict=True))]
+                for axis in one.axes:
+                    axis.label = root_title(axis.label)
+                one.name = f"{name}: {', '.join(values)}"  # uproot writes it as the TH1's title
+                file["/".join((name, *values))] = one
     cutflow = directory / "cutflow.json"
     summary = {
         "cutflow": output["cutflow"],

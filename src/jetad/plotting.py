@@ -48,7 +48,8 @@ def plot_training(
 
 
 def plot_performance(scores: dict[str, tuple[np.ndarray, np.ndarray]], outdir: Path) -> list[Path]:
-    """ROC (ε_B⁻¹ vs ε_S), SIC and score distributions for every score head."""
+    """ROC (ε_B⁻¹ against ε_S, with the random classifier's 1/ε_B = 1/ε_S), SIC (with the
+    random √ε_S) and the normalised score distributions of every score head."""
     outdir.mkdir(parents=True, exist_ok=True)
     paths = []
     fig_roc, ax_roc = plt.subplots(figsize=(8, 7))
@@ -60,48 +61,133 @@ def plot_performance(scores: dict[str, tuple[np.ndarray, np.ndarray]], outdir: P
         ax_sic.plot(eff_s[keep], eff_s[keep] / np.sqrt(eff_b[keep]), label=name)
         fig, ax = plt.subplots(figsize=(8, 7))
         edges = np.histogram_bin_edges(np.concatenate([background, signal]), bins=40)
-        ax.hist(background, bins=edges, histtype="step", density=True, label="background")
-        ax.hist(signal, bins=edges, histtype="step", density=True, label="signal")
-        ax.set_xlabel(f"score: {name}")
-        ax.set_yscale("log")
-        ax.legend()
+        ax.hist(background, bins=edges, histtype="step", density=True, linewidth=2,
+                label=f"background ({len(background):,} events)")  # fmt: skip
+        ax.hist(signal, bins=edges, histtype="step", density=True, linewidth=2,
+                label=f"signal ({len(signal):,} events)")  # fmt: skip
+        ax.set(xlabel=f"anomaly score ({name})", ylabel="normalised density", yscale="log")
+        ax.legend(fontsize="small", loc="upper right")
+        _neutral_label(ax, None, simulation=True)
         paths.append(outdir / f"score_{name}.png")
         fig.savefig(paths[-1])
         plt.close(fig)
-    ax_roc.plot([0, 1], [1, 1], color="grey", linestyle=":")
-    ax_roc.set(xlabel=r"$\epsilon_S$", ylabel=r"$1/\epsilon_B$", yscale="log")
-    ax_sic.set(xlabel=r"$\epsilon_S$", ylabel=r"SIC = $\epsilon_S/\sqrt{\epsilon_B}$")
+    random = np.logspace(-4, 0, 200)
+    ax_roc.plot(random, 1 / random, color="grey", linestyle=":", label="random")
+    ax_roc.set(xlabel=r"signal efficiency $\epsilon_S$", ylabel=r"$1/\epsilon_B$",
+               yscale="log", xlim=(0, 1), ylim=(1, None))  # fmt: skip
+    ax_sic.plot(random, np.sqrt(random), color="grey", linestyle=":", label="random")
+    ax_sic.set(xlabel=r"signal efficiency $\epsilon_S$",
+               ylabel=r"SIC = $\epsilon_S/\sqrt{\epsilon_B}$", xlim=(0, 1), ylim=(0, None))
+    ax_sic.set_ylim(top=1.35 * ax_sic.get_ylim()[1])  # room for the legend above the curves
     for fig, ax, name in ((fig_roc, ax_roc, "roc.png"), (fig_sic, ax_sic, "sic.png")):
-        ax.legend()
+        ax.legend(fontsize="small", loc="upper right", ncol=2 if name == "sic.png" else 1)
+        _neutral_label(ax, None, simulation=True)
         paths.append(outdir / name)
         fig.savefig(paths[-1])
         plt.close(fig)
     return paths
 
 
+#: Colours of the cuts, ``none`` first (black), then a fixed cycle: the same cut has the same
+#: colour in every panel and figure.
+CUT_COLOURS = ("black", "tab:blue", "tab:orange", "tab:red", "tab:green", "tab:purple",
+               "tab:brown", "tab:pink", "tab:olive", "tab:cyan")  # fmt: skip
+
+
+def _per_unit(axis) -> tuple[np.ndarray, str]:
+    """Bin widths and the y label's unit: events per GeV for a mass in GeV (variable bins),
+    per bin otherwise."""
+    label = axis.label or axis.name
+    if "GeV" in label:
+        return np.diff(axis.edges), "/ GeV"
+    return np.ones(len(axis.edges) - 1), "/ bin"
+
+
+def _panels(n: int, ratio: bool, columns: int = 3):
+    """A figure of ``n`` panels in up to ``columns`` columns; with ``ratio`` each panel has a
+    ratio axis below it. Returns the figure and ``[(top, bottom or None)]``."""
+    columns = min(columns, n)
+    rows = -(-n // columns)
+    heights = [3, 1] * rows if ratio else [1] * rows
+    fig = plt.figure(figsize=(8 * columns, (8 if ratio else 6.5) * rows))
+    grid = fig.add_gridspec(len(heights), columns, height_ratios=heights, hspace=0.08)
+    panels = []
+    for k in range(n):
+        row, column = divmod(k, columns)
+        if ratio:
+            top = fig.add_subplot(grid[2 * row, column])
+            bottom = fig.add_subplot(grid[2 * row + 1, column], sharex=top)
+            top.tick_params(labelbottom=False)
+            panels.append((top, bottom))
+        else:
+            panels.append((fig.add_subplot(grid[row, column]), None))
+    return fig, panels
+
+
 def plot_observable(h, outdir: Path, name: str) -> list[Path]:
-    """A histogram with ``dataset``, ``model`` (and ``cut``) axes and one observable axis, last:
-    one figure per model, every dataset with and without each cut, as ``NAME_MODEL.png``."""
+    """A histogram with ``dataset``, ``model`` (and ``cut``) axes and one observable axis, last;
+    one figure per model, ``NAME_MODEL.png``:
+
+    - with a ``cut`` axis, one panel per dataset: the weighted spectrum (events per GeV for
+      masses) without and after each cut, and below it the fraction of events each cut keeps
+      in every bin; empty bins are left blank;
+    - without (score histograms), the datasets' normalised distributions in one panel.
+    """
     paths, observable = [], h.axes[-1]
-    cuts = list(h.axes["cut"]) if "cut" in h.axes.name else [None]
+    widths, unit = _per_unit(observable)
+    xlabel = observable.label or observable.name
     for model in h.axes["model"]:
-        fig, ax = plt.subplots(figsize=(9, 7))
-        for dataset in h.axes["dataset"]:
-            for cut in cuts:
-                selection = {"dataset": dataset, "model": model}
-                if cut is not None:
-                    selection["cut"] = cut
-                one = h[selection]
-                if one.values().sum() > 0:
-                    label = dataset if cut is None else f"{dataset}, {cut}"
-                    mplhep.histplot(one, ax=ax, label=label)
-        ax.set_yscale("log")
-        ax.set_xlabel(observable.label or observable.name)
-        ax.set_ylabel("weighted events")
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize="x-small", ncol=2)
+        one = h[{"model": model}]
+        datasets = [d for d in h.axes["dataset"] if one[{"dataset": d}].values().sum() != 0]
+        if not datasets:
+            continue
+        if "cut" not in h.axes.name:
+            fig, ax = plt.subplots(figsize=(9, 7))
+            for colour, dataset in zip(CUT_COLOURS, datasets, strict=False):
+                values = one[{"dataset": dataset}].values()
+                shape = np.where(values > 0, values / values.sum(), np.nan)
+                mplhep.histplot(shape, observable.edges, ax=ax, color=colour, label=dataset)
+            ax.set(xlabel=f"anomaly score ({xlabel})" if observable.name == "score" else xlabel,
+                   ylabel="fraction of events / bin", yscale="log")  # fmt: skip
+            ax.legend(fontsize="small", loc="upper right")
+            mplhep.label.exp_label(exp="jetad", loc=0, data=True, ax=ax, rlabel="(13 TeV)")
+        else:
+            fig, panels = _panels(len(datasets), ratio=True)
+            for (top, bottom), dataset in zip(panels, datasets, strict=True):
+                spectra = one[{"dataset": dataset}]
+                before = spectra[{"cut": "none"}].values()
+                shown = []
+                for colour, cut in zip(CUT_COLOURS, h.axes["cut"], strict=False):
+                    after = spectra[{"cut": cut}]
+                    values, variances = after.values(), after.variances()
+                    if values.sum() == 0:
+                        continue
+                    filled = values > 0
+                    density = np.where(filled, values / widths, np.nan)
+                    errors = np.where(filled, np.sqrt(variances) / widths, 0.0)
+                    mplhep.histplot(density, observable.edges, yerr=errors, ax=top, color=colour,
+                                    label=cut)  # fmt: skip
+                    shown.append(density[filled])
+                    if cut != "none":
+                        with np.errstate(divide="ignore", invalid="ignore"):
+                            kept = np.where(before > 0, values / before, np.nan)
+                        mplhep.histplot(np.where(filled, kept, np.nan), observable.edges,
+                                        ax=bottom, color=colour)  # fmt: skip
+                low = min(v.min() for v in shown)
+                high = max(v.max() for v in shown)
+                occupied = np.nonzero(before)[0]
+                if len(occupied):
+                    top.set_xlim(observable.edges[occupied[0]], observable.edges[occupied[-1] + 1])
+                top.set(yscale="log", ylabel=f"weighted events {unit}",
+                        ylim=(0.3 * low, high * 10 ** (0.45 * np.log10(high / low) + 0.5)))
+                top.legend(fontsize="x-small", loc="upper right", ncol=2, title="cut",
+                           title_fontsize="x-small")  # fmt: skip
+                mplhep.label.exp_label(exp="jetad", loc=0, data=True, ax=top,
+                                       rlabel=f"{dataset} (13 TeV)")  # fmt: skip
+                bottom.set(yscale="log", ylim=(5e-5, 2), xlabel=xlabel, ylabel="kept fraction")
+                bottom.axhline(1, color="black", linewidth=0.8)
         paths.append(outdir / f"{name}_{model}.png")
-        fig.savefig(paths[-1])
+        fig.savefig(paths[-1], bbox_inches="tight")
         plt.close(fig)
     return paths
 
