@@ -83,7 +83,7 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
         selected = dijet_features(
             jets[passed], None if constituents is None else constituents[passed]
         )
-        weight = event_weights(events, passed).weight()
+        weights = event_weights(events, passed)
 
         table = selected[list(FEATURE_SETS["lhco"].names)]
         mjj = ak.fill_none(selected.mjj, np.nan)
@@ -93,7 +93,7 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
                   for name, scorer in self.scorers.items()}  # fmt: skip
         histograms = {"mjj": mjj_histogram(lazy)}
         score_histograms, unscored = fill_scored(
-            histograms, {"mjj": selected.mjj}, dataset, scores, weight, lazy
+            histograms, {"mjj": selected.mjj}, dataset, scores, weights, lazy
         )
         counts = {**cutflow(selection, CUTS), **unscored}
         if "Truth" in events.fields:  # pseudo-data keeps the truth: count the signal kept

@@ -67,7 +67,7 @@ class LeptonTriggerProcessor(processor.ProcessorABC):
         selection.add("one lepton", ~ak.is_none(features))
         passed = selection.all(*CUTS)
         table = features[passed]
-        weight = event_weights(events, passed).weight()
+        weights = event_weights(events, passed)
 
         scores = {name: (scorer.metadata["working_points"], scorer.score_names[0],
                          scorer(table[list(scorer.features)])[:, 0])
@@ -75,7 +75,7 @@ class LeptonTriggerProcessor(processor.ProcessorABC):
         histograms = {f: feature_histogram(f, *binning, lazy=lazy)
                       for f, binning in KEY_FEATURES.items()}  # fmt: skip
         values = {feature: table[feature] for feature in KEY_FEATURES}
-        score_histograms, unscored = fill_scored(histograms, values, dataset, scores, weight, lazy)
+        score_histograms, unscored = fill_scored(histograms, values, dataset, scores, weights, lazy)
         counts = {**cutflow(selection, CUTS), **unscored}
         output = {"features": histograms, "score": score_histograms, "cutflow": {dataset: counts}}
         if "filename" in events.metadata:

@@ -52,14 +52,14 @@ class SemivisibleJetProcessor(processor.ProcessorABC):
         passed = selection.all(*CUTS)
         jets, constituents = jets[passed][:, :2], constituents[passed][:, :2]
         masses = {"mjj": dijet_mass(jets), "mt": dijet_met_mt(jets, missing_et(events)[passed])}
-        weight = event_weights(events, passed).weight()
+        weights = event_weights(events, passed)
 
         table = FEATURE_SETS["svj8"](events[passed], constituents)
         scores = {name: (scorer.metadata["working_points"], scorer.score_names[0],
                          ak.max(scorer(table)[:, :, 0], axis=1))
                   for name, scorer in self.scorers.items()}  # fmt: skip
         histograms = {name: mass_histogram(name, lazy) for name in masses}
-        score_histograms, unscored = fill_scored(histograms, masses, dataset, scores, weight, lazy)
+        score_histograms, unscored = fill_scored(histograms, masses, dataset, scores, weights, lazy)
         counts = {**cutflow(selection, CUTS), **unscored}
         output = {**histograms, "score": score_histograms, "cutflow": {dataset: counts}}
         if "filename" in events.metadata:

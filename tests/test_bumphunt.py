@@ -207,10 +207,11 @@ def _histograms_file(tmp_path, weight=1.0):
         600 * np.diff(stats.norm.cdf(MJJ_EDGES, 4000, 250))
     )
     for cut, values in (("none", bump), ("eff1", smooth)):
-        h.fill(dataset="pseudo", model="vae", cut=cut, mjj=np.repeat(centers, values))
+        h.fill(dataset="pseudo", model="vae", cut=cut, systematic="nominal",
+               mjj=np.repeat(centers, values))
     qcd = np.random.default_rng(8).poisson(2e5 * shape / shape.sum())
-    h.fill(dataset="qcd", model="vae", cut="none", mjj=np.repeat(centers, qcd),
-           weight=np.full(qcd.sum(), weight))  # fmt: skip
+    h.fill(dataset="qcd", model="vae", cut="none", systematic="nominal",
+           mjj=np.repeat(centers, qcd), weight=np.full(qcd.sum(), weight))  # fmt: skip
     save({"mjj": h}, tmp_path / "histograms.coffea")
     return tmp_path / "histograms.coffea"
 

@@ -17,6 +17,7 @@ from jetad.analysis import histograms, run_dask_awkward, run_processor, skipped_
 from jetad.datasets import feature_rows, load_fileset
 from jetad.features import FEATURE_SETS
 from jetad.generate.nanoaod import read_events, write_events
+from jetad.histograms import nominal
 from jetad.models import TrainConfig, export, train
 
 #: analysis: (processor, models' feature set, model type, training processes, datasets run)
@@ -123,7 +124,7 @@ def test_dijet_cutflow_cuts_and_mjj_peak(models):
     assert flow["leading pT"] >= flow["delta eta"] > 10
     assert flow["signal (truth)"] == flow["delta eta"]
     assert out["cutflow"]["qcd_dijet"]["signal (truth)"] == 0
-    h = out["mjj"]
+    h = nominal(out["mjj"])
     signal = h[{"dataset": "wprime_xy", "model": "model", "cut": "none"}]
     assert 3000 < signal.axes[0].centers[np.argmax(signal.values())] < 3800
     none = h[{"dataset": "qcd_dijet", "model": "model", "cut": "none"}].values().sum()
@@ -145,7 +146,7 @@ def test_working_points_hold_after_the_processors_selection(models):
     out = run_processor(_processor("dijet", models), _fileset("dijet"), executor="iterative")
     selected = out["cutflow"]["qcd_dijet"]["delta eta"]
     assert summary["rows"] + summary["dropped_nonfinite"] == selected
-    mjj = out["mjj"][{"dataset": "qcd_dijet", "model": "model"}]
+    mjj = nominal(out["mjj"])[{"dataset": "qcd_dijet", "model": "model"}]
     total = mjj[{"cut": "none"}].values(flow=True).sum()
     for cut, efficiency in metadata["working_point_efficiencies"].items():
         passed = mjj[{"cut": cut}].values(flow=True).sum() / total
@@ -172,8 +173,8 @@ def test_semivisible_jets_mt_above_mjj(models):
     flow = out["cutflow"]["svj"]
     assert flow["all"] >= flow["two jets"] >= flow["delta eta"] > 50
     assert flow["unscored (model)"] == 0
-    mjj = out["mjj"][{"dataset": "svj", "model": "model", "cut": "none"}]
-    mt = out["mt"][{"dataset": "svj", "model": "model", "cut": "none"}]
+    mjj = nominal(out["mjj"])[{"dataset": "svj", "model": "model", "cut": "none"}]
+    mt = nominal(out["mt"])[{"dataset": "svj", "model": "model", "cut": "none"}]
     assert mjj.values(flow=True).sum() == pytest.approx(mt.values(flow=True).sum())
     mean = lambda h: np.average(h.axes[0].centers, weights=h.values())  # noqa: E731
     assert mean(mt) > mean(mjj) > 500  # M_T ≥ m_jj event by event
@@ -185,7 +186,8 @@ def test_lepton_trigger_features_and_score(models):
     flow = out["cutflow"]
     assert flow["ttbar"]["one lepton"] > 100 and flow["zjets"]["one lepton"] > 100
     assert flow["ttbar"]["unscored (model)"] == 0
-    lep_pt = out["features"]["lep_pt"][{"dataset": "zjets", "model": "model", "cut": "none"}]
+    lep_pt = nominal(out["features"]["lep_pt"])
+    lep_pt = lep_pt[{"dataset": "zjets", "model": "model", "cut": "none"}]
     weights = out["score"]["model"][{"dataset": "zjets", "model": "model"}].values(flow=True)
     assert lep_pt.values(flow=True).sum() == pytest.approx(weights.sum())
     assert lep_pt.axes[0].centers[np.argmax(lep_pt.values())] > 23
@@ -380,7 +382,7 @@ def test_weights_are_normalised_to_the_runs_tree_generator_sum(tmp_path):
         out = run_processor(DijetAnomalyProcessor({}), fileset, executor="iterative")
     passed = out["cutflow"]["qcd"]["delta eta"]
     assert 0 < passed < len(genweight)
-    mjj = out["mjj"][{"model": "none", "cut": "none"}]
+    mjj = nominal(out["mjj"])[{"model": "none", "cut": "none"}]
     total = {d: mjj[{"dataset": d}].values(flow=True).sum() for d in ("qcd", "qcd_old")}
     # the same events, normalised by Σw = Σ genWeight and by the (wrong) nevents
     assert total["qcd"] / total["qcd_old"] == pytest.approx(10 * len(genweight) / genweight.sum())
@@ -413,3 +415,62 @@ def test_dask_workers_without_the_model_file(models, tmp_path):
     h = histograms(reference)["mjj"]
     np.testing.assert_allclose(histograms(lazy)["mjj"].values(flow=True), h.values(flow=True),
                                rtol=1e-12)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def ps_weighted(tmp_path_factory):
+    """60 generated QCD dijet events with Pythia's parton-shower variation weights."""
+    from jetad.generate import generate
+
+    path = tmp_path_factory.mktemp("ps") / "qcd_ps.root"
+    summary = generate("qcd_dijet", n_events=60, seed=5, output=path, ps_weights=True)
+    return path, summary
+
+
+def test_generator_writes_nanoaod_psweight(ps_weighted):
+    import uproot
+
+    path, _ = ps_weighted
+    with uproot.open(path) as file:
+        ps = file["Events"]["PSWeight"].array()
+        assert ak.all(file["Events"]["nPSWeight"].array() == 4)
+    ps = ak.to_numpy(ps)
+    assert ps.shape == (60, 4) and np.all(np.isfinite(ps)) and np.all(ps > 0)
+    assert not np.allclose(ps, 1.0)  # the variations move the weights
+
+
+def test_psweight_variations_fill_the_systematic_axis(ps_weighted, tmp_path):
+    """Weights carry ISR/FSR up and down from PSWeight ([0] ISR μ_R × 2 as up, [2] × 0.5 as
+    down; [1], [3] for FSR); every observable histogram gets them on its systematic axis,
+    and a sample without PSWeight gets nominal only."""
+    from jetad.analysis import write_outputs
+    from jetad.datasets import open_events
+    from jetad.histograms import event_weights
+
+    path, summary = ps_weighted
+    events = open_events(path)
+    events.metadata.update(summary.metadata())
+    weights = event_weights(events, np.ones(len(events), dtype=bool))
+    assert weights.variations == {"ISRUp", "ISRDown", "FSRUp", "FSRDown"}
+    ps = ak.to_numpy(events.PSWeight)
+    nominal = weights.weight()
+    np.testing.assert_allclose(nominal, summary.xsec_pb / 60)
+    for name, column in (("ISRUp", 0), ("FSRUp", 1), ("ISRDown", 2), ("FSRDown", 3)):
+        np.testing.assert_allclose(weights.weight(modifier=name), nominal * ps[:, column],
+                                   rtol=1e-6)  # fmt: skip
+
+    fileset = {"qcd_ps": {"files": {str(path): "Events"}, "metadata": summary.metadata()},
+               "qcd_dijet": load_fileset(FIXTURE_FILESET)["qcd_dijet"]}  # fmt: skip
+    out = run_processor(DijetAnomalyProcessor({}), fileset, executor="iterative")
+    mjj = out["mjj"]
+    assert set(mjj.axes["systematic"]) == {"nominal", "ISRUp", "ISRDown", "FSRUp", "FSRDown"}
+    fixture = mjj[{"dataset": "qcd_dijet", "model": "none", "cut": "none"}]
+    assert fixture[{"systematic": "ISRUp"}].values(flow=True).sum() == 0  # no PSWeight there
+    generated = mjj[{"dataset": "qcd_ps", "model": "none", "cut": "none"}]
+    up = generated[{"systematic": "ISRUp"}].values(flow=True).sum()
+    assert up > 0 and up != generated[{"systematic": "nominal"}].values(flow=True).sum()
+    write_outputs(out, tmp_path / "run")
+    import uproot
+
+    with uproot.open(tmp_path / "run" / "histograms.root") as file:
+        assert "mjj/qcd_ps/none/none__ISRUp" in file and "mjj/qcd_ps/none/none" in file

@@ -208,6 +208,14 @@ def histograms(output: dict) -> dict[str, hist.Hist]:
     return found
 
 
+def _root_path(name: str, categories: dict[str, str]) -> str:
+    """``NAME/DATASET/MODEL/CUT`` for the nominal histogram, ``…/CUT__ISRUp`` for a weight
+    variation (combine's ``process_systematicUp`` pattern)."""
+    systematic = categories.pop("systematic", "nominal")
+    path = "/".join((name, *categories.values()))
+    return path if systematic == "nominal" else f"{path}__{systematic}"
+
+
 def root_title(text: str) -> str:
     """A matplotlib mathtext label as ROOT's TLatex writes it: ``$m_{jj}$ [GeV]`` →
     ``m_{jj} [GeV]``, ``$\\epsilon_S$`` → ``#epsilon_S``."""
@@ -243,8 +251,10 @@ def write_outputs(output: dict, directory: Path, skipped: list[str] = ()) -> lis
                 one = h[dict(zip(categories, values, strict=True))]
                 for axis in one.axes:
                     axis.label = root_title(axis.label)
-                one.name = f"{name}: {', '.join(values)}"  # uproot writes it as the TH1's title
-                file["/".join((name, *values))] = one
+                shown = [v for c, v in zip(categories, values, strict=True)
+                         if (c, v) != ("systematic", "nominal")]  # fmt: skip
+                one.name = f"{name}: {', '.join(shown)}"  # uproot writes it as the TH1's title
+                file[_root_path(name, dict(zip(categories, values, strict=True)))] = one
     cutflow = directory / "cutflow.json"
     summary = {
         "cutflow": output["cutflow"],

@@ -674,7 +674,9 @@ class MjjSpectra:
     luminosity: float
 
     def spectrum(self, model: str, cut: str) -> Spectrum:
-        selected = self.histogram[{"model": model, "cut": cut}]
+        from jetad.histograms import nominal
+
+        selected = nominal(self.histogram)[{"model": model, "cut": cut}]
         summed = sum(selected[{"dataset": d}] for d in self.datasets)
         spectrum = Spectrum.from_hist(summed)
         return Spectrum(spectrum.sumw * self.luminosity, spectrum.sumw2 * self.luminosity**2,

@@ -201,8 +201,14 @@ _GENERATE_HELP = (
     default=None,
     help="Anti-kT radius of FatJet.  [default: 1.0 for qcd_dijet and wprime_xy, else 0.8]",
 )
+@click.option("--ps-weights", is_flag=True,
+              help="Store Pythia's parton-shower variations (ISR, FSR μ_R × 2 and × 0.5) as "
+              "NanoAOD's PSWeight; the processors fill them as systematics.")  # fmt: skip
 def generate_command(process, events, seed, output, jobs, executor, scheduler, params, pythia,
-                     fatjet_radius) -> None:  # fmt: skip
+                     fatjet_radius, ps_weights) -> None:  # fmt: skip
+    from jetad.generate.pythia import PS_WEIGHT_SETTINGS
+
+    pythia = (*pythia, *PS_WEIGHT_SETTINGS) if ps_weights else pythia
     parameters = _key_values(params, "--param")
     with _generation_pool(executor, scheduler, jobs) as pool:
         summary = _run_generation(process, events, seed, output, pool, parameters, pythia,

@@ -72,7 +72,9 @@ def _injected_signal(output: Path) -> str:
     """Where the injected W′ sits and how much of it each cut keeps, for reading the scan."""
     from coffea.util import load
 
-    mjj = load(output / "histograms.coffea")["mjj"]
+    from jetad.histograms import nominal
+
+    mjj = nominal(load(output / "histograms.coffea")["mjj"])
     if "wprime_xy" not in mjj.axes["dataset"] or "pseudodata" not in mjj.axes["dataset"]:
         return ""
     signal = mjj[{"dataset": "wprime_xy", "cut": "none"}][{"model": 0}]

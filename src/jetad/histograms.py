@@ -32,11 +32,13 @@ __all__ = [
     "cutflow",
     "dataset_weight",
     "event_weights",
+    "weight_variations",
     "feature_histogram",
     "fill_scored",
     "fill_with_cuts",
     "mass_histogram",
     "mjj_histogram",
+    "nominal",
     "sculpting",
     "score_histogram",
     "score_range",
@@ -56,8 +58,17 @@ MASS_AXES = {
 
 
 def _categories(with_cut: bool = True) -> list:
-    names = ("dataset", "model", "cut") if with_cut else ("dataset", "model")
+    """The category axes: ``dataset``, ``model`` and, for observables, ``cut`` and
+    ``systematic`` (``nominal``, then the weight variations a sample carries)."""
+    names = ("dataset", "model", "cut", "systematic") if with_cut else ("dataset", "model")
     return [hist.axis.StrCategory([], name=n, growth=True) for n in names]
+
+
+def nominal(histogram: hist.Hist) -> hist.Hist:
+    """The ``nominal`` slice of a histogram with a ``systematic`` axis (others unchanged)."""
+    if "systematic" in histogram.axes.name:
+        return histogram[{"systematic": "nominal"}]
+    return histogram
 
 
 def _new(axes: list, lazy: bool) -> hist.Hist:
@@ -136,8 +147,26 @@ def event_weights(events, passed):
     generator = event_weight(events)[passed]
     weights = Weights(None if is_dask(generator) else len(generator))
     weights.add("genWeight", generator)
-    weights.add("normalisation", ak.ones_like(generator) * dataset_weight(events.metadata))
+    ones = ak.ones_like(generator)
+    weights.add("normalisation", ones * dataset_weight(events.metadata))
+    if "PSWeight" in events.fields:  # NanoAOD order: ISR=2, FSR=2, ISR=0.5, FSR=0.5 (μ_R)
+        ps = events.PSWeight[passed]
+        complete = ak.num(ps, axis=1) == 4  # some samples store 1 (nominal) or 0 entries
+        ps = ak.pad_none(ps, 4, axis=1)
+        for k, name in enumerate(("ISR", "FSR")):
+            up = ak.where(complete, ak.fill_none(ps[:, k], 1.0), 1.0)
+            down = ak.where(complete, ak.fill_none(ps[:, k + 2], 1.0), 1.0)
+            weights.add(name, ones, weightUp=up, weightDown=down)
     return weights
+
+
+def weight_variations(weights) -> dict[str, ak.Array]:
+    """``{"nominal": w, "ISRUp": w_ISRUp, …}`` from ``coffea.analysis_tools.Weights`` (every
+    variation it holds, sorted), or ``{"nominal": weights}`` for a plain array."""
+    if not hasattr(weights, "variations"):
+        return {"nominal": weights}
+    return {"nominal": weights.weight(),
+            **{v: weights.weight(modifier=v) for v in sorted(weights.variations)}}  # fmt: skip
 
 
 def cut_masks(score: ak.Array, working_points: Mapping[str, float]) -> dict[str, ak.Array]:
@@ -152,19 +181,23 @@ def fill_with_cuts(
     model: str,
     score: ak.Array,
     working_points: Mapping[str, float],
-    weight: ak.Array,
+    weight,
     **values: ak.Array,
 ) -> None:
     """Fill ``histogram`` with ``values`` (its observable axes, by name) once per cut of
-    :func:`cut_masks`; ``score``, ``weight`` and the values are aligned one per entry."""
+    :func:`cut_masks` and per systematic; ``weight`` is an array (``nominal``) or
+    ``{systematic: array}``; ``score``, the weights and the values are aligned one per entry."""
+    weights = weight if isinstance(weight, Mapping) else {"nominal": weight}
     for cut, mask in cut_masks(score, working_points).items():
-        histogram.fill(
-            dataset=dataset,
-            model=model,
-            cut=cut,
-            weight=weight[mask],
-            **{name: value[mask] for name, value in values.items()},
-        )
+        for systematic, w in weights.items():
+            histogram.fill(
+                dataset=dataset,
+                model=model,
+                cut=cut,
+                systematic=systematic,
+                weight=w[mask],
+                **{name: value[mask] for name, value in values.items()},
+            )
 
 
 def fill_scored(
@@ -172,7 +205,7 @@ def fill_scored(
     values: Mapping[str, ak.Array],
     dataset: str,
     scores: Mapping[str, tuple[Mapping[str, float], str, ak.Array]],
-    weight: ak.Array,
+    weight,
     lazy: bool = False,
 ) -> tuple[dict[str, hist.Hist], dict[str, int]]:
     """Fill each observable histogram with and without every model's cuts, and score histograms.
@@ -183,24 +216,27 @@ def fill_scored(
             out of that observable's histogram.
         scores: ``{model: (working_points, score label, score)}``; with no models the
             observables are filled once, as model ``none`` and cut ``none``.
-        weight: the selected events' weights.
+        weight: the selected events' weights: ``coffea.analysis_tools.Weights`` (its
+            variations fill the ``systematic`` axis) or an array (``nominal`` only).
 
     Returns:
         ``{model: score histogram}`` (range from :func:`score_range`) and
         ``{"unscored (model)": events with a non-finite score}`` for the cutflow.
     """
     score_histograms, unscored = {}, {}
+    variations = weight_variations(weight)
     for name, (working_points, label, score) in (
-        scores or {"none": ({}, "", ak.zeros_like(weight))}
+        scores or {"none": ({}, "", ak.zeros_like(variations["nominal"]))}
     ).items():
         for observable, h in histograms.items():
             finite = np.isfinite(values[observable])
-            fill_with_cuts(h, dataset, name, score[finite], working_points, weight[finite],
+            fill_with_cuts(h, dataset, name, score[finite], working_points,
+                           {s: w[finite] for s, w in variations.items()},
                            **{observable: values[observable][finite]})  # fmt: skip
         if not working_points:
             continue
         h = score_histogram(label, *score_range(working_points), lazy=lazy)
-        h.fill(dataset=dataset, model=name, score=score, weight=weight)
+        h.fill(dataset=dataset, model=name, score=score, weight=variations["nominal"])
         score_histograms[name] = h
         unscored[f"unscored ({name})"] = count(~np.isfinite(score))
     return score_histograms, unscored
@@ -240,7 +276,7 @@ def sculpting(histogram: hist.Hist, dataset: str, model: str) -> dict[str, dict[
     spectra after and before it. A cut that keeps nothing gets NaN."""
     from scipy.spatial.distance import jensenshannon
 
-    one = histogram[{"dataset": dataset, "model": model}]
+    one = nominal(histogram)[{"dataset": dataset, "model": model}]
     before = one[{"cut": "none"}].values()
     found = {}
     for cut in histogram.axes["cut"]:

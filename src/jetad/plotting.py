@@ -133,6 +133,9 @@ def plot_observable(h, outdir: Path, name: str) -> list[Path]:
       in every bin; empty bins are left blank;
     - without (score histograms), the datasets' normalised distributions in one panel.
     """
+    from jetad.histograms import nominal
+
+    h = nominal(h)
     paths, observable = [], h.axes[-1]
     widths, unit = _per_unit(observable)
     xlabel = observable.label or observable.name
@@ -198,8 +201,9 @@ def plot_sculpting(h, outdir: Path, name: str) -> list[Path]:
     ratio, each cut's kept fraction and Jensen–Shannon divergence in the legend, as
     ``NAME_sculpting_MODEL.png``. A cut that does not sculpt stays flat at 1; cuts that keep
     fewer than ``MIN_SHAPE_EVENTS`` effective events are left out (sculpting.json has them)."""
-    from jetad.histograms import sculpting
+    from jetad.histograms import nominal, sculpting
 
+    h = nominal(h)
     paths, mass = [], h.axes[-1]
     widths = np.diff(mass.edges)
     for model in h.axes["model"]:

@@ -30,7 +30,7 @@ from jetad.clustering import cluster
 from jetad.generate.detector import Detector, invisible_momentum, pf_candidates
 from jetad.generate.nanoaod import write_events
 from jetad.generate.processes import PROCESSES, Process, get_process, render_card
-from jetad.generate.pythia import block_seeds, generate_truth
+from jetad.generate.pythia import PS_WEIGHT_SETTINGS, block_seeds, generate_truth
 from jetad.generate.reconstruction import (
     BTagModel,
     btag_ak4,
@@ -155,6 +155,8 @@ def simulate_block(
         "Truth_label": np.full(n, process.label, dtype=np.int32),
         "Truth_process": np.full(n, process.code, dtype=np.int32),
     }
+    if truth.ps_weights is not None:  # NanoAOD's PSWeight: w_variation / w_nominal, 4 per event
+        branches["PSWeight"] = ak.from_regular(truth.ps_weights.astype(np.float32), axis=1)
     return BlockResult(
         branches=branches,
         sigma_pb=truth.sigma_pb,
@@ -212,6 +214,7 @@ def generate(
     block_size: int = BLOCK_SIZE,
     fatjet_radius: float | None = None,
     pool: Executor | None = None,
+    ps_weights: bool = False,
 ) -> GenerationSummary:
     """Generate ``n_events`` events of ``process`` into the PFNano-like ROOT file ``output``.
 
@@ -229,8 +232,12 @@ def generate(
         block_size: events per block; part of the seed's definition, so change it knowingly.
         pool: a process pool to run the blocks in instead of ``jobs`` new processes
             (:func:`generate_many` shares one between samples).
+        ps_weights: also store the parton-shower variation weights as NanoAOD's ``PSWeight``
+            (:data:`jetad.generate.pythia.PS_WEIGHT_SETTINGS`; Pythia takes longer).
     """
     proc = get_process(process)
+    if ps_weights:
+        pythia_settings = (*pythia_settings, *PS_WEIGHT_SETTINGS)
     if n_events < 1:
         raise ValueError(f"the number of events must be at least 1, got {n_events}")
     if fatjet_radius is not None and not 0.0 < fatjet_radius <= 2.0:

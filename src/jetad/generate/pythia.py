@@ -13,9 +13,19 @@ import numpy as np
 
 from jetad._extras import require
 
-__all__ = ["TruthBlock", "block_seeds", "generate_truth"]
+__all__ = ["PS_WEIGHT_SETTINGS", "TruthBlock", "block_seeds", "generate_truth"]
 
 PYTHIA_MAX_SEED = 900_000_000
+
+#: Pythia's automated parton-shower variations (``UncertaintyBands``), one weight each, in
+#: NanoAOD's ``PSWeight`` order: [0] ISR μ_R × 2, [1] FSR μ_R × 2, [2] ISR μ_R × 0.5,
+#: [3] FSR μ_R × 0.5 (NanoAOD: "ISR=2 FSR=1", "ISR=1 FSR=2", "ISR=0.5 FSR=1", "ISR=1 FSR=0.5").
+PS_VARIATIONS = ("isr2", "fsr2", "isr0p5", "fsr0p5")
+PS_WEIGHT_SETTINGS = (
+    "UncertaintyBands:doVariations = on",
+    "UncertaintyBands:List = {isr2 isr:muRfac=2.0, fsr2 fsr:muRfac=2.0, "
+    "isr0p5 isr:muRfac=0.5, fsr0p5 fsr:muRfac=0.5}",
+)
 
 
 @dataclass(frozen=True)
@@ -29,11 +39,14 @@ class TruthBlock:
         heavy_hadrons: b and c hadrons, ``events × hadrons`` with ``px, py, pz, e`` and
             ``flavour`` (5 or 4), for truth-matched b tagging.
         sigma_pb: Pythia's estimate of the generated cross-section, in pb.
+        ps_weights: ``events × 4`` parton-shower variation weights relative to the nominal
+            one (:data:`PS_VARIATIONS` order), or None without :data:`PS_WEIGHT_SETTINGS`.
     """
 
     final: ak.Array
     heavy_hadrons: ak.Array
     sigma_pb: float
+    ps_weights: np.ndarray | None = None
 
 
 def block_seeds(seed: int, block: int) -> tuple[int, np.random.SeedSequence]:
@@ -75,15 +88,22 @@ def generate_truth(settings: list[str], n_events: int, pythia_seed: int) -> Trut
     if not pythia.init():
         raise RuntimeError("Pythia failed to initialise; check the card settings")
 
-    batches = []
+    batches, weights = [], []
     remaining = n_events
     while remaining > 0:
         batch = pythia.nextBatch(remaining)
         if len(batch) == 0:
             raise RuntimeError("Pythia failed to generate any event in a batch")
         batches.append(batch.prt)
+        weights.append(ak.to_numpy(ak.to_regular(batch.info.weights, axis=1)))
         remaining -= len(batch)
     prt = ak.concatenate(batches) if len(batches) > 1 else batches[0]
+    names = [str(name).lower() for name in pythia.infoPython().weightNameVector()]
+    ps_weights = None
+    if all(name in names for name in PS_VARIATIONS):
+        table = np.concatenate(weights)
+        columns = [names.index(name) for name in PS_VARIATIONS]
+        ps_weights = table[:, columns] / table[:, :1]
 
     counts = ak.num(prt)
     flat = ak.flatten(prt)
@@ -111,4 +131,5 @@ def generate_truth(settings: list[str], n_events: int, pythia_seed: int) -> Trut
     heavy_mask = table["heavy_flavour"] >= 4
     heavy = select(heavy_mask, {**momentum, "flavour": table["heavy_flavour"]})
     sigma_pb = pythia.infoPython().sigmaGen() * 1e9
-    return TruthBlock(final=final, heavy_hadrons=heavy, sigma_pb=float(sigma_pb))
+    return TruthBlock(final=final, heavy_hadrons=heavy, sigma_pb=float(sigma_pb),
+                      ps_weights=ps_weights)
