@@ -114,12 +114,24 @@ def score_range(working_points: Mapping[str, float]) -> tuple[float, float]:
     return low - spread, high + 2.0 * spread
 
 
+#: Axis labels (with units) of the features histogrammed by name; others show their name.
+FEATURE_LABELS = {
+    "lep_pt": r"lepton $p_{T}$ [GeV]",
+    "mt": r"$m_{T}(\ell, p_{T}^{miss})$ [GeV]",
+    "met_parallel": r"$p_{T}^{miss}$ along the lepton [GeV]",
+    "st": r"$S_{T}$ [GeV]",
+    "n_jets": "number of jets",
+    "n_b": "number of b-tagged jets",
+}
+
+
 def feature_histogram(
     name: str, bins: int, low: float, high: float, lazy: bool = False
 ) -> hist.Hist:
-    """An empty weighted histogram of the feature ``name`` (its axis), with the dataset,
-    model and cut axes."""
-    axis = hist.axis.Regular(bins, low, high, name=name, label=name.replace("_", " "))
+    """An empty weighted histogram of the feature ``name`` (its axis, labelled from
+    :data:`FEATURE_LABELS`), with the dataset, model, cut and systematic axes."""
+    label = FEATURE_LABELS.get(name, name.replace("_", " "))
+    axis = hist.axis.Regular(bins, low, high, name=name, label=label)
     return _new([*_categories(), axis], lazy)
 
 

@@ -110,7 +110,8 @@ def _panels(n: int, ratio: bool, columns: int = 3):
     rows = -(-n // columns)
     heights = [3, 1] * rows if ratio else [1] * rows
     fig = plt.figure(figsize=(8 * columns, (8 if ratio else 6.5) * rows))
-    grid = fig.add_gridspec(len(heights), columns, height_ratios=heights, hspace=0.08)
+    grid = fig.add_gridspec(len(heights), columns, height_ratios=heights, hspace=0.08,
+                            wspace=0.3)
     panels = []
     for k in range(n):
         row, column = divmod(k, columns)
@@ -155,7 +156,8 @@ def plot_observable(h, outdir: Path, name: str) -> list[Path]:
             ax.legend(fontsize="small", loc="upper right")
             mplhep.label.exp_label(exp="jetad", loc=0, data=True, ax=ax, rlabel="(13 TeV)")
         else:
-            fig, panels = _panels(len(datasets), ratio=True)
+            cuts_filled = [c for c in h.axes["cut"] if one[{"cut": c}].values().sum() != 0]
+            fig, panels = _panels(len(datasets), ratio=cuts_filled != ["none"])
             for (top, bottom), dataset in zip(panels, datasets, strict=True):
                 spectra = one[{"dataset": dataset}]
                 before = spectra[{"cut": "none"}].values()
@@ -171,7 +173,7 @@ def plot_observable(h, outdir: Path, name: str) -> list[Path]:
                     mplhep.histplot(density, observable.edges, yerr=errors, ax=top, color=colour,
                                     label=cut)  # fmt: skip
                     shown.append(density[filled])
-                    if cut != "none":
+                    if cut != "none" and bottom is not None:
                         with np.errstate(divide="ignore", invalid="ignore"):
                             kept = np.where(before > 0, values / before, np.nan)
                         mplhep.histplot(np.where(filled, kept, np.nan), observable.edges,
@@ -187,6 +189,9 @@ def plot_observable(h, outdir: Path, name: str) -> list[Path]:
                            title_fontsize="x-small")  # fmt: skip
                 mplhep.label.exp_label(exp="jetad", loc=0, data=True, ax=top,
                                        rlabel=f"{dataset} (13 TeV)")  # fmt: skip
+                if bottom is None:
+                    top.set_xlabel(xlabel)
+                    continue
                 bottom.set(yscale="log", ylim=(5e-5, 2), xlabel=xlabel, ylabel="kept fraction")
                 bottom.axhline(1, color="black", linewidth=0.8)
         paths.append(outdir / f"{name}_{model}.png")
