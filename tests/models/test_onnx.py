@@ -48,3 +48,16 @@ def test_onnx_export_refuses_a_non_model(tmp_path):
     result = CliRunner().invoke(main, ["export-onnx", str(bad)])
     assert result.exit_code == 1
     assert "has no metadata file" in result.output
+
+
+def test_a_model_onnx_cannot_express_is_refused_in_one_line(tmp_path):
+    """The ℓ+X VAE's Gaussian-CDF likelihood (log_ndtr) has no ONNX opset-17 operator."""
+    rows, _ = feature_rows(FEATURE_SETS["hlt21"], [FIXTURES / "ttbar.root"])
+    trained = train(rows, TrainConfig.for_model("hltvae", epochs=1),
+                    features=FEATURE_SETS["hlt21"].names)  # fmt: skip
+    path = export(trained, tmp_path / "hlt.pt", "hlt21", FEATURE_SETS["hlt21"].names)
+    result = CliRunner().invoke(main, ["export-onnx", str(path)])
+    assert result.exit_code == 1
+    assert "cannot convert" in result.output and "log_ndtr" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not path.with_suffix(".onnx").exists()
