@@ -48,8 +48,9 @@ EXECUTORS = ("iterative", "futures", "dask")
 def dask_client(scheduler: str | None = None, workers: int = 2, dashboard: str | None = None):
     """A ``distributed.Client`` of the cluster at ``scheduler``, or of an embedded
     ``LocalCluster`` of ``workers`` single-threaded processes that stops on exit, with its
-    dashboard at ``dashboard`` (e.g. ``":8787"``; none by default). The embedded cluster's
-    shutdown messages (a worker "still alive … killing") are logged at DEBUG, not shown."""
+    dashboard at ``dashboard`` (e.g. ``":8787"``; none by default). Dask logs at WARNING and
+    the embedded cluster's shutdown (a worker "still alive … killing") is silent, unless the
+    root logger is at DEBUG (``jetad --verbose``)."""
     distributed = require("distributed", "the Dask executor")
     Client, LocalCluster = distributed.Client, distributed.LocalCluster
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:  # all of it with --verbose

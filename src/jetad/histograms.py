@@ -3,7 +3,9 @@ per dataset.
 
 Every histogram has the axes ``dataset`` and ``model`` (string categories) and, for the
 observables, ``cut``: ``none``, then each working point stored with the model (``eff10``,
-``eff1``, ``eff0p1``: the score thresholds at 10%, 1% and 0.1% background efficiency). The
+``eff1``, ``eff0p1``: the score thresholds at 10%, 1% and 0.1% background efficiency) and
+``systematic``: ``nominal``, then the weight variations of :func:`event_weights` (``ISRUp``,
+``ISRDown``, ``FSRUp``, ``FSRDown`` from NanoAOD's ``PSWeight``, where a sample has it). The
 mass axes have variable bins whose width follows the dijet mass resolution, about 6%:
 
 - ``mjj``: m_jj from 1 to 9 TeV
@@ -32,7 +34,6 @@ __all__ = [
     "cutflow",
     "dataset_weight",
     "event_weights",
-    "weight_variations",
     "feature_histogram",
     "fill_scored",
     "fill_with_cuts",
@@ -43,6 +44,7 @@ __all__ = [
     "score_histogram",
     "score_range",
     "truth_counts",
+    "weight_variations",
 ]
 
 #: m_jj bin edges (GeV): each bin about 6% wide, the dijet mass resolution.
