@@ -900,6 +900,26 @@ def convert_lhco_command(source, output, block_size, max_events) -> None:
     console.print(f"wrote {written} events to {output}")
 
 
+@convert_group.command("toptag")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--block-size", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Jets read and written at a time.")  # fmt: skip
+@click.option("--max-events", type=click.IntRange(min=1), default=None,
+              help="Convert only the first N jets.")  # fmt: skip
+def convert_toptag_command(source, output, block_size, max_events) -> None:
+    """The Top Tagging reference table SOURCE (train.h5, val.h5, test.h5) as OUTPUT.root:
+    one FatJet per event (the published jet) with its constituents, and Truth_label."""
+    from jetad.toptag import convert_toptag
+
+    _writable(output.parent)
+    try:
+        written = convert_toptag(source, output, block_size, max_events)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
+    console.print(f"wrote {written} jets to {output}")
+
+
 @main.command("inject")
 @click.option("--background", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option("--signal", type=click.Path(exists=True, path_type=Path), required=True)

@@ -26,8 +26,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from jetad._errors import one_line
-from jetad._extras import require
+from jetad._hdf import hdf_frame, hdf_rows
 
 __all__ = ["FATJET_PTMIN", "LHCO_RADIUS", "convert_lhco", "lhco_blocks", "read_lhco"]
 
@@ -37,43 +36,19 @@ LHCO_RADIUS = 1.0
 FATJET_PTMIN = 20.0
 
 
+#: How error messages name the layout.
+LAYOUT = "an LHC Olympics HDF5 table"
+
+
 def _table(path: Path, start: int, stop: int) -> np.ndarray:
     """Rows ``start:stop`` of the file's one pandas table, as a float64 matrix."""
-    pd = require("pandas", "reading the LHC Olympics HDF5 table")
-
-    try:
-        frame = pd.read_hdf(path, start=start, stop=stop)
-    except Exception as err:  # pandas and PyTables raise many types for a bad file
-        raise ValueError(
-            f"cannot read {str(path)!r} as an LHC Olympics HDF5 table: {one_line(err)}"
-        ) from None
-    values = frame.to_numpy(dtype=np.float64)
+    values = hdf_frame(path, start, stop, LAYOUT).to_numpy(dtype=np.float64)
     if values.ndim != 2 or values.shape[1] % 3 != 1:
         raise ValueError(
             f"{str(path)!r} has {values.shape[-1]} columns; the LHC Olympics layout has "
             "3 × (hadrons) + 1: (pT, η, φ) per hadron, then the label"
         )
     return values
-
-
-def _rows(path: Path) -> int:
-    pd = require("pandas", "reading the LHC Olympics HDF5 table")
-
-    try:
-        with pd.HDFStore(path, mode="r") as store:
-            keys = store.keys()
-            if len(keys) != 1:
-                raise ValueError(f"{str(path)!r} holds tables {keys}; expected one")
-            storer = store.get_storer(keys[0])
-            # "fixed" frames (the published files) know their shape, "table" ones their rows
-            rows = getattr(storer, "nrows", None)
-            return int(rows if rows is not None else storer.shape[0])
-    except ValueError:
-        raise
-    except Exception as err:
-        raise ValueError(
-            f"cannot read {str(path)!r} as an LHC Olympics HDF5 table: {one_line(err)}"
-        ) from None
 
 
 def read_lhco(path: str | Path, start: int = 0, stop: int | None = None):
@@ -106,7 +81,7 @@ def lhco_blocks(
     from jetad.clustering import cluster
     from jetad.generate.reconstruction import constituent_links
 
-    total = _rows(Path(path))
+    total = hdf_rows(Path(path), LAYOUT)
     if max_events is not None:
         total = min(total, max_events)
     for block, start in enumerate(range(0, total, block_size)):
