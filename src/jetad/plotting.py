@@ -158,6 +158,7 @@ def plot_observable(h, outdir: Path, name: str) -> list[Path]:
         else:
             cuts_filled = [c for c in h.axes["cut"] if one[{"cut": c}].values().sum() != 0]
             fig, panels = _panels(len(datasets), ratio=cuts_filled != ["none"])
+            legend = {}  # cut → handle: one legend above the panels, the colours are shared
             for (top, bottom), dataset in zip(panels, datasets, strict=True):
                 spectra = one[{"dataset": dataset}]
                 before = spectra[{"cut": "none"}].values()
@@ -170,8 +171,9 @@ def plot_observable(h, outdir: Path, name: str) -> list[Path]:
                     filled = values > 0
                     density = np.where(filled, values / widths, np.nan)
                     errors = np.where(filled, np.sqrt(variances) / widths, 0.0)
-                    mplhep.histplot(density, observable.edges, yerr=errors, ax=top, color=colour,
-                                    label=cut)  # fmt: skip
+                    (artist,) = mplhep.histplot(density, observable.edges, yerr=errors, ax=top,
+                                                color=colour, label=cut)  # fmt: skip
+                    legend.setdefault(cut, artist)
                     shown.append(density[filled])
                     if cut != "none" and bottom is not None:
                         with np.errstate(divide="ignore", invalid="ignore"):
@@ -184,9 +186,7 @@ def plot_observable(h, outdir: Path, name: str) -> list[Path]:
                 if len(occupied):
                     top.set_xlim(observable.edges[occupied[0]], observable.edges[occupied[-1] + 1])
                 top.set(yscale="log", ylabel=f"weighted events {unit}",
-                        ylim=(0.3 * low, high * 10 ** (0.45 * np.log10(high / low) + 0.5)))
-                top.legend(fontsize="x-small", loc="upper right", ncol=2, title="cut",
-                           title_fontsize="x-small")  # fmt: skip
+                        ylim=(0.3 * low, high * 10 ** (0.1 * np.log10(high / low) + 0.3)))
                 mplhep.label.exp_label(exp="jetad", loc=0, data=True, ax=top,
                                        rlabel=f"{dataset} (13 TeV)")  # fmt: skip
                 if bottom is None:
@@ -194,6 +194,9 @@ def plot_observable(h, outdir: Path, name: str) -> list[Path]:
                     continue
                 bottom.set(yscale="log", ylim=(5e-5, 2), xlabel=xlabel, ylabel="kept fraction")
                 bottom.axhline(1, color="black", linewidth=0.8)
+            fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=len(legend),
+                       bbox_to_anchor=(0.5, 1.0), title="cut", fontsize="small",
+                       title_fontsize="small", frameon=False)  # fmt: skip
         paths.append(outdir / f"{name}_{model}.png")
         fig.savefig(paths[-1], bbox_inches="tight")
         plt.close(fig)
