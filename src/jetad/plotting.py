@@ -229,7 +229,7 @@ def plot_sculpting(h, outdir: Path, name: str) -> list[Path]:
             shape_before = before / before.sum() / widths
             measures = sculpting(h, dataset, model)
             mplhep.histplot(shape_before, mass.edges, ax=top, color="black", label="no cut")
-            for cut in h.axes["cut"]:
+            for colour, cut in zip(CUT_COLOURS, h.axes["cut"], strict=False):  # as in NAME_MODEL
                 after, variances = one[{"cut": cut}].values(), one[{"cut": cut}].variances()
                 effective = after.sum() ** 2 / max(variances.sum(), 1e-300)
                 if cut == "none" or effective < MIN_SHAPE_EVENTS:  # a shape of noise only
@@ -237,21 +237,24 @@ def plot_sculpting(h, outdir: Path, name: str) -> list[Path]:
                 shape = after / after.sum() / widths
                 m = measures[cut]
                 label = f"{cut}: kept {m['efficiency']:.1%}, JS = {m['js_divergence']:.3f}"
-                (line,) = mplhep.histplot(shape, mass.edges, ax=top, label=label)
+                mplhep.histplot(shape, mass.edges, ax=top, label=label, color=colour)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ratio = np.where(shape_before > 0, shape / shape_before, np.nan)
-                mplhep.histplot(ratio, mass.edges, ax=bottom, color=line.stairs.get_edgecolor())
+                mplhep.histplot(ratio, mass.edges, ax=bottom, color=colour)
             filled = np.nonzero(before)[0]
-            lowest = shape_before[before > 0].min()
-            top.set(yscale="log", ylabel="normalised events / GeV", title=dataset,
+            lowest, highest = shape_before[before > 0].min(), shape_before.max()
+            decades = np.log10(highest / lowest)
+            top.set(yscale="log", ylabel="normalised events / GeV",
                     xlim=(mass.edges[filled[0]], mass.edges[filled[-1] + 1]),
-                    ylim=(0.5 * lowest, 30 * shape_before.max()))  # fmt: skip
+                    ylim=(0.5 * lowest, highest * 10 ** (1.1 * decades + 0.3)))  # legend room
             top.legend(fontsize="xx-small", loc="upper right")
+            mplhep.label.exp_label(exp="jetad", loc=0, data=True, ax=top,
+                                   rlabel=f"{dataset} (13 TeV)")  # fmt: skip
             bottom.axhline(1, color="black", linewidth=0.8)
             bottom.set(ylim=(0, 3), ylabel="cut / no cut", xlabel=mass.label or mass.name)
         fig.tight_layout()
         paths.append(outdir / f"{name}_sculpting_{model}.png")
-        fig.savefig(paths[-1])
+        fig.savefig(paths[-1], bbox_inches="tight")
         plt.close(fig)
     return paths
 
