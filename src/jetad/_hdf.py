@@ -1,14 +1,18 @@
-"""Reading the field's pandas HDF5 tables (LHC Olympics, Top Tagging) block by block, with one
-line naming the file when it is not one."""
+"""The field's pandas HDF5 tables (LHC Olympics, Top Tagging) as PFNano-like ROOT: reading them
+block by block, with one line naming the file when it is not one, and writing the blocks."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+import awkward as ak
+import numpy as np
 
 from jetad._errors import one_line
 from jetad._extras import require
 
-__all__ = ["hdf_frame", "hdf_rows"]
+__all__ = ["block_ranges", "hdf_frame", "hdf_rows", "table_branches", "write_table"]
 
 
 def _key(store, path: Path) -> str:
@@ -45,3 +49,63 @@ def hdf_rows(path: Path, what: str) -> int:
         raise
     except Exception as err:
         raise ValueError(f"cannot read {str(path)!r} as {what}: {one_line(err)}") from None
+
+
+def block_ranges(
+    path: Path, what: str, block_size: int, max_events: int | None
+) -> Iterator[tuple[int, int, int]]:
+    """``(block, start, stop)`` of every ``block_size`` rows of the file's table (at most
+    ``max_events``)."""
+    total = hdf_rows(Path(path), what)
+    if max_events is not None:
+        total = min(total, max_events)
+    for block, start in enumerate(range(0, total, block_size)):
+        yield block, start, min(start + block_size, total)
+
+
+def table_branches(
+    block: int, start: int, particles: ak.Array, fatjets: ak.Array, index: ak.Array,
+    label: np.ndarray,
+) -> dict:
+    """NanoAOD-like branches of one block of table rows from ``start``: ``run`` 1,
+    ``luminosityBlock`` (the block, from 1), ``event`` (the row, from 1), ``genWeight`` 1,
+    ``PFCands``, ``FatJet`` with their ``FatJetPFCands`` links (``index``: events × jets ×
+    constituents) and ``Truth_label``."""
+    from jetad.generate.reconstruction import constituent_links
+
+    n = len(particles)
+    return {
+        "run": np.ones(n, dtype=np.uint32),
+        "luminosityBlock": np.full(n, block + 1, dtype=np.uint32),
+        "event": np.arange(start + 1, start + n + 1, dtype=np.uint64),
+        "genWeight": np.ones(n, dtype=np.float32),
+        "PFCands": particles,
+        "FatJet": fatjets,
+        "FatJetPFCands": constituent_links(index),
+        "Truth_label": label,
+    }
+
+
+def write_table(blocks: Iterable[dict], output: str | Path) -> int:
+    """Write :func:`table_branches` blocks to ``output`` (atomically) with a ``Runs`` tree of
+    unit weights; returns the number of events written."""
+    from jetad.generate.nanoaod import write_events
+
+    written = 0
+
+    def counted():
+        nonlocal written
+        for block in blocks:
+            written += len(block["event"])
+            yield block
+
+    def runs():
+        return {
+            "run": np.array([1], dtype=np.uint32),
+            "genEventCount": np.array([written], dtype=np.int64),
+            "genEventSumw": np.array([float(written)]),
+            "genEventSumw2": np.array([float(written)]),
+        }
+
+    write_events(Path(output), counted(), runs)
+    return written

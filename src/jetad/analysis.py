@@ -212,8 +212,8 @@ def histograms(output: dict) -> dict[str, hist.Hist]:
 def _root_path(name: str, categories: dict[str, str]) -> str:
     """``NAME/DATASET/MODEL/CUT`` for the nominal histogram, ``…/CUT__ISRUp`` for a weight
     variation (combine's ``process_systematicUp`` pattern)."""
-    systematic = categories.pop("systematic", "nominal")
-    path = "/".join((name, *categories.values()))
+    systematic = categories.get("systematic", "nominal")
+    path = "/".join((name, *(v for c, v in categories.items() if c != "systematic")))
     return path if systematic == "nominal" else f"{path}__{systematic}"
 
 
@@ -249,13 +249,13 @@ def write_outputs(output: dict, directory: Path, skipped: list[str] = ()) -> lis
         for name, h in found.items():
             categories = [a.name for a in h.axes if isinstance(a, hist.axis.StrCategory)]
             for values in itertools.product(*(list(h.axes[c]) for c in categories)):
-                one = h[dict(zip(categories, values, strict=True))]
+                selection = dict(zip(categories, values, strict=True))
+                one = h[selection]
                 for axis in one.axes:
                     axis.label = root_title(axis.label)
-                shown = [v for c, v in zip(categories, values, strict=True)
-                         if (c, v) != ("systematic", "nominal")]  # fmt: skip
+                shown = [v for c, v in selection.items() if (c, v) != ("systematic", "nominal")]
                 one.name = f"{name}: {', '.join(shown)}"  # uproot writes it as the TH1's title
-                file[_root_path(name, dict(zip(categories, values, strict=True)))] = one
+                file[_root_path(name, selection)] = one
     cutflow = directory / "cutflow.json"
     summary = {
         "cutflow": output["cutflow"],

@@ -14,6 +14,8 @@ from jetad._extras import MissingExtra, require
 from jetad.bumphunt import WIDTHS
 from jetad.datasets import write_fileset
 from jetad.generate import PROCESSES, GenerationSummary, generate, generate_many
+from jetad.lhco import convert_lhco
+from jetad.toptag import convert_toptag
 
 console = Console(stderr=True)
 
@@ -880,44 +882,41 @@ def convert_group() -> None:
     """Convert published datasets into PFNano-like ROOT files."""
 
 
-@convert_group.command("lhco")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--block-size", type=click.IntRange(min=1), default=10_000, show_default=True,
-              help="Events read, clustered and written at a time.")  # fmt: skip
-@click.option("--max-events", type=click.IntRange(min=1), default=None,
-              help="Convert only the first N events.")  # fmt: skip
-def convert_lhco_command(source, output, block_size, max_events) -> None:
+def _convert_command(name: str, unit: str, convert):
+    """``jetad convert NAME SOURCE OUTPUT [--block-size] [--max-events]``: ``convert(source,
+    output, block_size, max_events)`` and the number of ``unit``s (events, jets) written."""
+
+    def decorate(function):
+        @convert_group.command(name, help=function.__doc__)
+        @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+        @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+        @click.option("--block-size", type=click.IntRange(min=1), default=10_000,
+                      show_default=True, help=f"{unit.capitalize()} converted at a time.")
+        @click.option("--max-events", type=click.IntRange(min=1), default=None,
+                      help=f"Convert only the first N {unit}.")  # fmt: skip
+        def command(source, output, block_size, max_events) -> None:
+            _writable(output.parent)
+            try:
+                written = convert(source, output, block_size, max_events)
+            except ValueError as err:
+                raise click.ClickException(str(err)) from None
+            console.print(f"wrote {written} {unit} to {output}")
+
+        return command
+
+    return decorate
+
+
+@_convert_command("lhco", "events", convert_lhco)
+def convert_lhco_command() -> None:
     """The LHC Olympics 2020 R&D table SOURCE (events_anomalydetection*.h5) as OUTPUT.root:
     PFCands, anti-kT R = 1.0 FatJets with their constituent links, and Truth_label."""
-    from jetad.lhco import convert_lhco
-
-    _writable(output.parent)
-    try:
-        written = convert_lhco(source, output, block_size, max_events)
-    except ValueError as err:
-        raise click.ClickException(str(err)) from None
-    console.print(f"wrote {written} events to {output}")
 
 
-@convert_group.command("toptag")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--block-size", type=click.IntRange(min=1), default=10_000, show_default=True,
-              help="Jets read and written at a time.")  # fmt: skip
-@click.option("--max-events", type=click.IntRange(min=1), default=None,
-              help="Convert only the first N jets.")  # fmt: skip
-def convert_toptag_command(source, output, block_size, max_events) -> None:
+@_convert_command("toptag", "jets", convert_toptag)
+def convert_toptag_command() -> None:
     """The Top Tagging reference table SOURCE (train.h5, val.h5, test.h5) as OUTPUT.root:
     one FatJet per event (the published jet) with its constituents, and Truth_label."""
-    from jetad.toptag import convert_toptag
-
-    _writable(output.parent)
-    try:
-        written = convert_toptag(source, output, block_size, max_events)
-    except ValueError as err:
-        raise click.ClickException(str(err)) from None
-    console.print(f"wrote {written} jets to {output}")
 
 
 @main.command("inject")

@@ -26,7 +26,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from jetad._hdf import hdf_frame, hdf_rows
+from jetad._hdf import block_ranges, hdf_frame, table_branches, write_table
 
 __all__ = ["FATJET_PTMIN", "LHCO_RADIUS", "convert_lhco", "lhco_blocks", "read_lhco"]
 
@@ -79,26 +79,11 @@ def lhco_blocks(
 ) -> Iterator[dict]:
     """NanoAOD-like branches (see the module) of every ``block_size`` rows."""
     from jetad.clustering import cluster
-    from jetad.generate.reconstruction import constituent_links
 
-    total = hdf_rows(Path(path), LAYOUT)
-    if max_events is not None:
-        total = min(total, max_events)
-    for block, start in enumerate(range(0, total, block_size)):
-        stop = min(start + block_size, total)
+    for block, start, stop in block_ranges(path, LAYOUT, block_size, max_events):
         hadrons, label = read_lhco(path, start, stop)
         fatjets, index = cluster(hadrons, LHCO_RADIUS, FATJET_PTMIN)
-        n = len(hadrons)
-        yield {
-            "run": np.ones(n, dtype=np.uint32),
-            "luminosityBlock": np.full(n, block + 1, dtype=np.uint32),
-            "event": np.arange(start + 1, stop + 1, dtype=np.uint64),
-            "genWeight": np.ones(n, dtype=np.float32),
-            "PFCands": hadrons,
-            "FatJet": fatjets,
-            "FatJetPFCands": constituent_links(index),
-            "Truth_label": label,
-        }
+        yield table_branches(block, start, hadrons, fatjets, index, label)
 
 
 def convert_lhco(
@@ -112,23 +97,4 @@ def convert_lhco(
     Returns:
         The number of events written.
     """
-    from jetad.generate.nanoaod import write_events
-
-    written = 0
-
-    def counted():
-        nonlocal written
-        for block in lhco_blocks(source, block_size, max_events):
-            written += len(block["event"])
-            yield block
-
-    def runs():
-        return {
-            "run": np.array([1], dtype=np.uint32),
-            "genEventCount": np.array([written], dtype=np.int64),
-            "genEventSumw": np.array([float(written)]),
-            "genEventSumw2": np.array([float(written)]),
-        }
-
-    write_events(Path(output), counted(), runs)
-    return written
+    return write_table(lhco_blocks(source, block_size, max_events), output)

@@ -28,7 +28,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from jetad._hdf import hdf_frame, hdf_rows
+from jetad._hdf import block_ranges, hdf_frame, table_branches, write_table
 
 __all__ = ["convert_toptag", "read_toptag", "toptag_blocks"]
 
@@ -92,29 +92,14 @@ def toptag_blocks(
     path: str | Path, block_size: int = 10_000, max_events: int | None = None
 ) -> Iterator[dict]:
     """NanoAOD-like branches (see the module) of every ``block_size`` rows."""
-    from jetad.generate.reconstruction import constituent_links
-
-    total = hdf_rows(Path(path), LAYOUT)
-    if max_events is not None:
-        total = min(total, max_events)
-    for block, start in enumerate(range(0, total, block_size)):
-        stop = min(start + block_size, total)
+    for block, start, stop in block_ranges(path, LAYOUT, block_size, max_events):
         constituents, label = read_toptag(path, start, stop)
-        if ak.any(ak.num(constituents, axis=1) == 0):
-            empty = int(np.argmax(ak.to_numpy(ak.num(constituents, axis=1) == 0))) + start
-            raise ValueError(f"{str(path)!r}: row {empty} has no constituent (all E_i are 0)")
+        empty = ak.to_numpy(ak.num(constituents, axis=1) == 0)
+        if empty.any():
+            row = start + int(np.argmax(empty))
+            raise ValueError(f"{str(path)!r}: row {row} has no constituent (all E_i are 0)")
         fatjets, index = _jets(constituents)
-        n = len(constituents)
-        yield {
-            "run": np.ones(n, dtype=np.uint32),
-            "luminosityBlock": np.full(n, block + 1, dtype=np.uint32),
-            "event": np.arange(start + 1, stop + 1, dtype=np.uint64),
-            "genWeight": np.ones(n, dtype=np.float32),
-            "PFCands": constituents,
-            "FatJet": fatjets,
-            "FatJetPFCands": constituent_links(index),
-            "Truth_label": label,
-        }
+        yield table_branches(block, start, constituents, fatjets, index, label)
 
 
 def convert_toptag(
@@ -125,23 +110,4 @@ def convert_toptag(
 ) -> int:
     """Write the Top Tagging table ``source`` as a PFNano-like ROOT file ``output``
     (atomically). Returns the number of jets (events) written."""
-    from jetad.generate.nanoaod import write_events
-
-    written = 0
-
-    def counted():
-        nonlocal written
-        for block in toptag_blocks(source, block_size, max_events):
-            written += len(block["event"])
-            yield block
-
-    def runs():
-        return {
-            "run": np.array([1], dtype=np.uint32),
-            "genEventCount": np.array([written], dtype=np.int64),
-            "genEventSumw": np.array([float(written)]),
-            "genEventSumw2": np.array([float(written)]),
-        }
-
-    write_events(Path(output), counted(), runs)
-    return written
+    return write_table(toptag_blocks(source, block_size, max_events), output)
