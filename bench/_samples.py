@@ -16,29 +16,52 @@ import numpy as np
 CACHE = Path(__file__).parent / ".cache"
 
 
-def sample(process: str, events: int, seed: int = 1, radius: float = 1.0, jobs: int = 2) -> Path:
-    """The path of a cached ``process`` sample, generating it first when absent."""
+def _tag(parameters: dict | None) -> str:
+    return "".join(f"_{k}{v:g}" for k, v in sorted((parameters or {}).items()))
+
+
+def sample(
+    process: str,
+    events: int,
+    seed: int = 1,
+    radius: float = 1.0,
+    jobs: int = 2,
+    parameters: dict | None = None,
+) -> Path:
+    """The path of a cached ``process`` sample (with card ``parameters``), generating it
+    first when absent."""
     from jetad.generate import generate
 
     CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"{process}_{events}_seed{seed}_R{radius:.1f}.root"
+    path = CACHE / f"{process}{_tag(parameters)}_{events}_seed{seed}_R{radius:.1f}.root"
     if not path.exists():
         print(f"generating {events} {process} events into {path} ...", flush=True)
-        generate(process, events, seed=seed, output=path, jobs=jobs, fatjet_radius=radius)
+        generate(process, events, seed=seed, output=path, jobs=jobs, fatjet_radius=radius,
+                 parameters=parameters)  # fmt: skip
     return path
 
 
 def cached_rows(
-    feature_set: str, process: str, events: int, seed: int = 1, radius: float = 1.0
+    feature_set: str,
+    process: str,
+    events: int,
+    seed: int = 1,
+    radius: float = 1.0,
+    parameters: dict | None = None,
+    also: tuple[str, ...] = (),
 ) -> np.ndarray:
-    """The finite rows of ``feature_set`` on a cached sample, themselves cached as .npy."""
+    """The finite rows of ``feature_set`` (then the ``also`` columns) on a cached sample,
+    themselves cached as .npy."""
     from jetad.datasets import feature_rows
     from jetad.features import get_feature_set
 
-    path = CACHE / f"{feature_set}_rows_{process}_{events}_seed{seed}_R{radius:.1f}.npy"
+    name = f"{process}{_tag(parameters)}_{events}_seed{seed}_R{radius:.1f}"
+    path = CACHE / f"{feature_set}{''.join('_' + a for a in also)}_rows_{name}.npy"
     if not path.exists():
         rows, _ = feature_rows(
-            get_feature_set(feature_set), [sample(process, events, seed, radius)]
+            get_feature_set(feature_set),
+            [sample(process, events, seed, radius, parameters=parameters)],
+            also=also,
         )
         partial = path.with_suffix(".partial.npy")
         np.save(partial, np.ma.filled(rows.astype(np.float32), np.nan))

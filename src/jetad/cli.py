@@ -13,7 +13,14 @@ from rich.table import Table
 from jetad._extras import MissingExtra, require
 from jetad.bumphunt import WIDTHS
 from jetad.datasets import write_fileset
-from jetad.generate import PROCESSES, GenerationSummary, generate, generate_many
+from jetad.generate import (
+    PROCESSES,
+    GenerationSummary,
+    generate,
+    generate_many,
+    get_process,
+    render_card,
+)
 from jetad.lhco import convert_lhco
 from jetad.toptag import convert_toptag
 
@@ -136,6 +143,10 @@ def _run_generation(
     jobs: int = 1,
 ) -> GenerationSummary:
     require("pythia8mc", "event generation (jetad generate)")
+    try:  # a bad parameter is one line before any progress bar
+        render_card(get_process(process), get_process(process).parameters(params))
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
     with _progress() as bar:
         task = bar.add_task(process, total=events)
         try:
@@ -174,7 +185,7 @@ def _generate_samples(requests: list[dict], jobs: int, pool=None) -> list[Genera
 
 _GENERATE_HELP = (
     "Generate PROCESS with Pythia 8 and the parametric detector into a PFNano-like file.\n\n"
-    "\b\nProcesses:\n" + "\n".join(f"  {p.name:10s} {p.description}" for p in PROCESSES.values())
+    "\b\nProcesses:\n" + "\n".join(f"  {p.name:15s} {p.description}" for p in PROCESSES.values())
 )
 
 
@@ -295,6 +306,13 @@ def samples_command(output, events, seed, jobs, executor, scheduler, processes, 
     "--oe", type=click.Choice(["mse", "kl"]), default=None, help="Outlier-exposure loss (cvae)."
 )
 @click.option(
+    "--oe-reweight",
+    type=click.Choice(["mass"]),
+    default=None,
+    help="Weight the outliers so that their jet mass is distributed as the background's "
+    "(Cheng et al.'s mass-decorrelated OE; needs --oe).",
+)
+@click.option(
     "--hidden",
     default=None,
     metavar="N,N,...",
@@ -352,6 +370,7 @@ def train_command(
     epochs,
     outliers,
     oe,
+    oe_reweight,
     hidden,
     activation,
     beta,
@@ -373,16 +392,24 @@ def train_command(
     finite and ordered, nothing is written and the command exits with status 1.
     """
     from jetad.datasets import feature_rows
+    from jetad.decorrelation import mass_weights
     from jetad.features import get_feature_set
     from jetad.models import TrainConfig, TrainingDiverged
 
     _writable(output.parent)
     try:
         feature_set = get_feature_set(features)
-        x, summary = feature_rows(feature_set, background)
         if bool(outliers) != bool(oe):
             raise ValueError("--outliers and --oe go together")
-        outlier_rows = feature_rows(feature_set, outliers)[0] if outliers else None
+        if oe_reweight and not oe:
+            raise ValueError("--oe-reweight needs --oe and --outliers")
+        also = ("jet_mass",) if oe_reweight else ()
+        x, summary = feature_rows(feature_set, background, also=also)
+        outlier_rows = feature_rows(feature_set, outliers, also=also)[0] if outliers else None
+        outlier_weights = None
+        if oe_reweight:  # the mass is the last column: a weight, not a model input
+            outlier_weights = mass_weights(outlier_rows[:, -1], x[:, -1])
+            x, outlier_rows = x[:, :-1], outlier_rows[:, :-1]
         try:
             layers = tuple(int(n) for n in hidden.split(",")) if hidden else None
         except ValueError:
@@ -394,6 +421,7 @@ def train_command(
             "epochs": epochs,
             "preprocessing": preprocessing,
             "oe": oe,
+            "oe_reweight": oe_reweight,
             "hidden": layers,
             "activation": activation,
             "beta": beta,
@@ -415,7 +443,9 @@ def train_command(
         f"({summary['dropped_nonfinite']} with non-finite features dropped)"
     )
     try:
-        trained = _train_with_progress(x, config, outlier_rows, device, quiet, feature_set.names)
+        trained = _train_with_progress(
+            x, config, outlier_rows, device, quiet, feature_set.names, outlier_weights
+        )
         paths = _write_model(trained, output, feature_set, summary)
     except (TrainingDiverged, ValueError) as err:
         raise click.ClickException(str(err)) from None
@@ -424,13 +454,15 @@ def train_command(
     console.print(f"model: {paths[0]}  chosen epochs: {trained.chosen_epochs}")
 
 
-def _train_with_progress(x, config, outliers, device, quiet, features):
+def _train_with_progress(x, config, outliers, device, quiet, features, outlier_weights=None):
     """:func:`jetad.models.train` with one progress line per member (none when quiet)."""
     from functools import partial
 
     from jetad.models import train
 
-    train = partial(train, device=device, outliers=outliers, features=features)
+    train = partial(
+        train, device=device, outliers=outliers, features=features, outlier_weights=outlier_weights
+    )
     if quiet:
         return train(x, config)
     bar = _progress()

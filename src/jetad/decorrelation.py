@@ -15,6 +15,10 @@ does; no new dependency). Outside the fitted m_jj range the threshold stays at i
 The thresholds are stored in the model's metadata as ``mjj_working_points``
 (``{"eff10_mjj": {"coefficients": [...], "mjj_range": [low, high], "efficiency": 0.1}}``); the
 dijet processor then fills cuts ``eff10_mjj``… beside the fixed ones.
+
+For jet tagging, :func:`mass_weights` gives the outlier-exposure sample of the constituent VAE
+the background's jet-mass distribution (Cheng et al.), so the exposure cannot teach the model
+to tell jets apart by their mass.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ __all__ = [
     "calibrate",
     "fit_quantile_threshold",
     "flatness",
+    "mass_weights",
     "mjj_thresholds",
     "quantile_threshold",
 ]
@@ -134,3 +139,41 @@ def calibrate(model_path, background, degree: int = 2) -> dict:
                                    "degree": degree}  # fmt: skip
     metadata_path(model_path).write_text(json.dumps(metadata, indent=2) + "\n")
     return report
+
+
+def mass_weights(
+    mass: np.ndarray, reference_mass: np.ndarray, bins: int = 40
+) -> np.ndarray:
+    """Per-jet weights that give ``mass`` the distribution of ``reference_mass``.
+
+    Histogram-ratio reweighting: ``bins`` equal bins spanning the reference's range; a jet in
+    bin k gets p_ref(k) / p(k); jets outside the reference's range, or in a bin where the
+    reference has none, get 0. The weights are normalised to a mean of 1 over ``mass``.
+
+    Args:
+        mass: the jet masses to reweight, e.g. the outlier-exposure jets' (GeV).
+        reference_mass: the target's jet masses, e.g. the QCD training jets' (GeV).
+        bins: histogram bins; each should hold enough of both samples.
+
+    Raises:
+        ValueError: when no jet of ``mass`` lies where the reference has jets.
+    """
+    mass = np.asarray(mass, dtype=float)
+    reference_mass = np.asarray(reference_mass, dtype=float)
+    edges = np.histogram_bin_edges(reference_mass, bins=bins)
+    reference, _ = np.histogram(reference_mass, edges)
+    ours, _ = np.histogram(mass, edges)
+    ratio = np.divide(
+        reference / reference.sum(),
+        ours / max(ours.sum(), 1),
+        out=np.zeros(len(reference)),
+        where=ours > 0,
+    )
+    index = np.clip(np.searchsorted(edges, mass, side="right") - 1, 0, bins - 1)
+    inside = (mass >= edges[0]) & (mass <= edges[-1])
+    weights = np.where(inside, ratio[index], 0.0)
+    if not weights.sum() > 0:
+        raise ValueError(
+            f"no jet mass lies in the reference's range [{edges[0]:.1f}, {edges[-1]:.1f}] GeV"
+        )
+    return weights * (len(weights) / weights.sum())

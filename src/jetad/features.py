@@ -16,7 +16,8 @@ set                level    features
                             ``lep_iso_neu_pho`` (all − charged) for ``lep_iso_neu`` and
                             ``lep_iso_pho``; no ``n_charged``, ``n_neutral``
 ``constituents20``  jet      (E, px, py, pz) of the 20 leading constituents in the jet frame
-                            (Cheng et al.), 80 columns
+                            (Cheng et al.), 80 columns; beside them (``also``) ``jet_pt`` and
+                            ``jet_mass`` of the constituent sum, for pT windows and OE weights
 =================  =======  ====================================================================
 
 Jet-level sets are computed for every ``FatJet``; event-level sets give None for events that
@@ -40,6 +41,7 @@ from typing import Literal
 import awkward as ak
 import numpy as np
 
+from jetad.clustering import four_momenta
 from jetad.constituents import fatjet_constituents
 from jetad.observables import (
     axes,
@@ -154,12 +156,19 @@ def _hlt21(events: ak.Array, constituents: ak.Array | None = None) -> ak.Array:
 
 
 def _constituents20(events: ak.Array, constituents: ak.Array | None = None) -> ak.Array:
-    images = leading_constituents(_constituents(events, constituents), n=20)
+    jets = _constituents(events, constituents)
+    images = leading_constituents(jets, n=20)
+    p4 = four_momenta(jets)  # the jet as the sum of all its constituents
+    px, py, pz, energy = (ak.sum(p4[c], axis=-1) for c in ("px", "py", "pz", "E"))
     return ak.zip(
         {
-            f"c{k:02d}_{component}": images[..., k, i]
-            for k in range(20)
-            for i, component in enumerate(COMPONENTS)
+            **{
+                f"c{k:02d}_{component}": images[..., k, i]
+                for k in range(20)
+                for i, component in enumerate(COMPONENTS)
+            },
+            "jet_pt": np.hypot(px, py),  # not model inputs: windows, mass reweighting (GeV)
+            "jet_mass": np.sqrt(np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0)),
         }
     )
 

@@ -106,6 +106,56 @@ def _ttbar_derived(p: Parameters) -> dict[str, float | str]:
         )
     return {"w_decays": _TTBAR_DECAYS[decay]}
 
+#: m_W + m_b (GeV, Pythia's defaults): below it t -> b W is closed and the top cannot decay.
+_TOP_MASS_MIN = 80.385 + 4.8
+
+
+def _mass(p: Parameters, name: str, process: str, low: float, high: float) -> float:
+    """``p[name]`` as a float, or one line naming the parameter and its allowed range."""
+    value = float(p[name])
+    if not low < value < high:
+        raise ValueError(
+            f"parameter {name!r} of {process!r} must lie in ({low:g}, {high:g}) GeV, got {value:g}"
+        )
+    return value
+
+
+def _resonance(p: Parameters, process: str) -> dict[str, float | str]:
+    """The heavy scalar that makes the boosted jets: narrow (1%), generated within ±20%."""
+    m = _mass(p, "m_resonance", process, 400.0, 6000.0)
+    return {
+        "width_resonance": 0.01 * m,
+        "m_resonance_min": 0.8 * m,
+        "m_resonance_max": 1.2 * m,
+    }
+
+
+def _narrow(name: str, m: float, window: float = 0.5) -> dict[str, float | str]:
+    return {f"{name}_min": (1.0 - window) * m, f"{name}_max": (1.0 + window) * m}
+
+
+def _boosted_2prong_derived(p: Parameters) -> dict[str, float | str]:
+    half = 0.5 * float(p["m_resonance"])
+    m_prong = _mass(p, "m_prong", "boosted_2prong", 10.0, half)
+    return {**_resonance(p, "boosted_2prong"), **_narrow("m_prong", m_prong)}
+
+
+def _boosted_top_derived(p: Parameters) -> dict[str, float | str]:
+    half = 0.5 * float(p["m_resonance"])
+    _mass(p, "m_top", "boosted_top", _TOP_MASS_MIN, half)
+    return _resonance(p, "boosted_top")
+
+
+def _boosted_4prong_derived(p: Parameters) -> dict[str, float | str]:
+    half = 0.5 * float(p["m_resonance"])
+    m_heavy = _mass(p, "m_heavy", "boosted_4prong", 20.0, half)
+    m_light = _mass(p, "m_light", "boosted_4prong", 5.0, 0.5 * m_heavy)
+    return {
+        **_resonance(p, "boosted_4prong"),
+        **_narrow("m_heavy", m_heavy, 0.2),
+        **_narrow("m_light", m_light, 0.2),
+    }
+
 
 PROCESSES: dict[str, Process] = {
     p.name: p
@@ -166,6 +216,51 @@ PROCESSES: dict[str, Process] = {
             fatjet_radius=0.8,
             description="Z(-> ee, mumu) + jet, pT-hat above pthat_min (GeV)",
             defaults={"pthat_min": 30.0},
+        ),
+        Process(
+            name="qcd_boosted",
+            card="qcd_boosted.cmnd",
+            label=0,
+            code=6,
+            fatjet_radius=0.8,
+            fatjet_ptmin=300.0,
+            description="QCD jets for boosted-jet tagging, pT-hat in [pthat_min, pthat_max] "
+            "(GeV), AK8 fat jets",
+            defaults={"pthat_min": 500.0, "pthat_max": 750.0},
+        ),
+        Process(
+            name="boosted_2prong",
+            card="boosted_2prong.cmnd",
+            label=1,
+            code=7,
+            fatjet_radius=0.8,
+            fatjet_ptmin=300.0,
+            description="2-prong jets: scalar(m_resonance) -> X X, X(m_prong) -> qq; AK8",
+            defaults={"m_resonance": 1250.0, "m_prong": 80.0},
+            derived=_boosted_2prong_derived,
+        ),
+        Process(
+            name="boosted_top",
+            card="boosted_top.cmnd",
+            label=1,
+            code=8,
+            fatjet_radius=0.8,
+            fatjet_ptmin=300.0,
+            description="3-prong jets: scalar(m_resonance) -> t tbar, t(m_top) -> bqq'; AK8",
+            defaults={"m_resonance": 1450.0, "m_top": 174.0},  # top jets lose ~20% of pT
+            derived=_boosted_top_derived,
+        ),
+        Process(
+            name="boosted_4prong",
+            card="boosted_4prong.cmnd",
+            label=1,
+            code=9,
+            fatjet_radius=0.8,
+            fatjet_ptmin=300.0,
+            description="4-prong jets: scalar(m_resonance) -> H H, H(m_heavy) -> h h, "
+            "h(m_light) -> qq; AK8",
+            defaults={"m_resonance": 1250.0, "m_heavy": 174.0, "m_light": 20.0},
+            derived=_boosted_4prong_derived,
         ),
     )
 }

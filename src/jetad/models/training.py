@@ -10,7 +10,10 @@ epoch, and the history records which rule chose it:
 - AE, ℓ+X VAE (``hltvae``, Cerri et al.), constituent VAE (``cvae``, Cheng et al.): the
   smallest validation loss. With outlier exposure (``oe="mse"`` or ``"kl"``) a second,
   outlier sample enters the cvae loss as L_VAE − λ_t·L_OE, λ_t rising linearly from 0 to λ
-  over each half of an ``oe_period``-epoch cycle and then held (cyclical annealing);
+  over each half of an ``oe_period``-epoch cycle and then held (cyclical annealing). With
+  ``oe_reweight="mass"`` the outliers are drawn with weights that give them the background's
+  jet-mass distribution (Cheng et al.'s mass-decorrelated OE; the weights are computed by the
+  caller, :func:`jetad.decorrelation.mass_weights`), recorded in the model's metadata;
 - WNAE: the smallest validation EMD (fresh chains, see :mod:`jetad.models.wnae`);
 - NAE: the last finite epoch (its loss has no well-defined optimum).
 
@@ -94,6 +97,7 @@ class TrainConfig:
     oe_lambda: float = 2.0
     oe_margin: float = 2.0
     oe_period: int = 10
+    oe_reweight: str | None = None
     clip_grad_norm: float | None = None
     on_divergence: str = "retry"
     max_retries: int = 2
@@ -169,6 +173,10 @@ class TrainConfig:
             raise ValueError(f"unknown outlier exposure {self.oe!r}; valid: mse, kl")
         if self.oe is not None and self.model != "cvae":
             raise ValueError("outlier exposure is defined for the constituent VAE (cvae) only")
+        if self.oe_reweight not in (None, "mass"):
+            raise ValueError(f"unknown outlier reweighting {self.oe_reweight!r}; valid: mass")
+        if self.oe_reweight is not None and self.oe is None:
+            raise ValueError("outlier reweighting needs outlier exposure (oe = mse or kl)")
         if self.ensemble < 1 or self.epochs < 1:
             raise ValueError("ensemble and epochs must be at least 1")
         if self.on_divergence not in ("retry", "drop"):
@@ -376,7 +384,7 @@ def _train_stacked(config, x_train, x_val, members, seeds, learning_rate, attemp
 
 
 def _train_one(config, x_train, x_val, member, seed, learning_rate, attempt, progress, outliers,
-               features):  # fmt: skip
+               features, outlier_weights=None):  # fmt: skip
     """Train one member as an ``nn.Module`` (WNAE, NAE, ℓ+X VAE, cvae with outliers)."""
     torch.manual_seed(seed)
     network = _network(config, x_train, features)
@@ -411,7 +419,11 @@ def _train_one(config, x_train, x_val, member, seed, learning_rate, attempt, pro
             else:
                 loss, _ = network.loss(batch)
             if outliers is not None:
-                picks = torch.randint(len(outliers), (len(batch),), generator=generator)
+                if outlier_weights is None:
+                    picks = torch.randint(len(outliers), (len(batch),), generator=generator)
+                else:  # drawn in proportion to their weights: L_OE is the weighted mean
+                    picks = torch.multinomial(outlier_weights, len(batch), replacement=True,
+                                              generator=generator)  # fmt: skip
                 exposure = outlier_exposure(network, batch, outliers[picks], config.oe,
                                             config.oe_margin)
                 loss = loss - _oe_weight(config, epoch) * exposure
@@ -441,6 +453,7 @@ def train(
     device: str = "cpu",
     outliers: np.ndarray | None = None,
     features: tuple[str, ...] | None = None,
+    outlier_weights: np.ndarray | None = None,
 ) -> TrainedModel:
     """Train ``config.ensemble`` members on ``x`` (rows × features, finite values).
 
@@ -449,6 +462,10 @@ def train(
             epoch selection and the working points.
         config: the hyperparameters.
         outliers: the outlier-exposure sample (rows × the same features), for ``config.oe``.
+        outlier_weights: one non-negative weight per outlier row, for
+            ``config.oe_reweight`` (e.g. :func:`jetad.decorrelation.mass_weights`, which makes
+            the outliers' jet mass distributed as the background's): each batch's outliers
+            are drawn in proportion to them.
         progress: called as ``progress(member, epoch, metrics)`` after every epoch of every
             member; ``metrics`` holds the losses, ``status`` (the epoch-choice status, or
             ``"diverged: …"``) and ``attempt``.
@@ -469,6 +486,16 @@ def train(
     train_x, val_x = x[order[n_val:]], x[order[:n_val]]
     if (config.oe is None) != (outliers is None):
         raise ValueError("outlier exposure needs both config.oe and an outlier sample")
+    if (config.oe_reweight is None) != (outlier_weights is None):
+        raise ValueError("outlier reweighting needs both config.oe_reweight and outlier_weights")
+    if outlier_weights is not None:
+        outlier_weights = np.asarray(outlier_weights, dtype=np.float64)
+        if outlier_weights.shape != (len(outliers),):
+            raise ValueError(f"{len(outlier_weights)} outlier weights for {len(outliers)} rows")
+        if not (np.all(np.isfinite(outlier_weights)) and np.all(outlier_weights >= 0)
+                and outlier_weights.sum() > 0):  # fmt: skip
+            raise ValueError("outlier weights must be finite, non-negative and not all zero")
+        outlier_weights = torch.from_numpy(outlier_weights)
     if features is None and config.model == "hltvae":
         if x.shape[1] != len(HLT21_LIKELIHOODS):
             raise ValueError(
@@ -503,7 +530,7 @@ def train(
             result
             for member, seed in zip(pending, seeds, strict=True)
             for result in _train_one(config, train_t, val_t, member, seed, lr, attempt,
-                                     progress, outlier_t, features)
+                                     progress, outlier_t, features, outlier_weights)
         ]
 
     healthy: dict[int, _Member] = {}
