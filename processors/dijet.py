@@ -18,17 +18,9 @@ from jetad.constituents import (
 from jetad.datasets import require_branches
 from jetad.decorrelation import mjj_thresholds
 from jetad.features import FEATURE_SETS
-from jetad.histograms import (
-    count,
-    cutflow,
-    event_weights,
-    fill_scored,
-    mjj_histogram,
-    truth_counts,
-)
-from jetad.observables import dijet_features
+from jetad.histograms import count, fill_analysis, mjj_histogram, truth_counts
 from jetad.observables.dijet import DijetSelection
-from jetad.scoring import AnomalyScorer
+from jetad.scoring import load_scorers, primary_scores
 
 CUTS = ("two jets", "leading pT", "delta eta")
 
@@ -55,19 +47,17 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
         max_deta: the largest |η_j1 − η_j2|, or None.
     """
 
+    feature_set = FEATURE_SETS["lhco"]
+
     def __init__(self, models: dict[str, str], jets: str = "fatjet", radius: float = 1.0,
                  leading_ptmin: float = 1200.0, max_deta: float | None = 1.3):  # fmt: skip
         if jets not in ("fatjet", "recluster"):
             raise ValueError(f"jets must be 'fatjet' or 'recluster', got {jets!r}")
         self.selection = DijetSelection(leading_ptmin, max_deta)
-        self.scorers = {
-            name: AnomalyScorer(path, feature_set="lhco", selection=self.selection.to_dict())
-            for name, path in models.items()
-        }
+        self.scorers = load_scorers(models, "lhco", self.selection.to_dict())
         self.jets, self.radius = jets, radius
 
     def process(self, events):
-        dataset, lazy = events.metadata["dataset"], is_dask(events)
         if self.jets == "fatjet":
             require_branches(events, {"FatJet": ("pt", "eta", "phi", "mass")})
             jets = events.FatJet
@@ -80,31 +70,21 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
             selection.add(name, mask)
         passed = selection.all(*CUTS)
         # substructure only for the selected events: τ_N is most of the processor's time
-        selected = dijet_features(
-            jets[passed], None if constituents is None else constituents[passed]
-        )
-        weights = event_weights(events, passed)
-
-        table = selected[list(FEATURE_SETS["lhco"].names)]
-        mjj = ak.fill_none(selected.mjj, np.nan)
-        scores = {name: ({**scorer.metadata["working_points"],
-                          **mjj_thresholds(scorer.metadata, mjj)},  # decorrelated, if calibrated
-                         scorer.score_names[0], scorer(table)[:, 0])
-                  for name, scorer in self.scorers.items()}  # fmt: skip
-        histograms = {"mjj": mjj_histogram(lazy)}
-        score_histograms, unscored = fill_scored(
-            histograms, {"mjj": selected.mjj}, dataset, scores, weights, lazy
-        )
-        counts = {**cutflow(selection, CUTS), **unscored}
+        if constituents is not None:
+            constituents = constituents[passed]
+        table = self.feature_set(events[passed], constituents, also=("mjj",), jets=jets[passed])
+        mjj = ak.fill_none(table.mjj, np.nan)
+        scores = primary_scores(self.scorers, table,
+                                working_points=lambda m: mjj_thresholds(m, mjj))  # fmt: skip
+        counts = {}
         if "Truth" in events.fields:  # pseudo-data keeps the truth: count the signal kept
             counts.update(truth_counts(events.Truth.label[passed] == 1, scores))
         if constituents is not None:
             empty = ak.flatten(ak.num(constituents, axis=2) == 0)
             counts["jets without stored constituents"] = count(empty)
-        output = {**histograms, "score": score_histograms, "cutflow": {dataset: counts}}
-        if "filename" in events.metadata:
-            output["processed"] = {events.metadata["filename"]: counts["all"]}
-        return output
+        histograms = {"mjj": mjj_histogram(lazy=is_dask(events))}
+        return fill_analysis(events, passed, selection, CUTS, histograms, {"mjj": table.mjj},
+                             scores, counts=counts)  # fmt: skip
 
     def postprocess(self, accumulator):
         return accumulator

@@ -42,7 +42,7 @@ import awkward as ak
 import numpy as np
 
 from jetad.clustering import four_momenta
-from jetad.constituents import fatjet_constituents
+from jetad.constituents import fatjet_constituents, has_constituents
 from jetad.observables import (
     axes,
     dijet_features,
@@ -88,8 +88,9 @@ class FeatureSet:
         name: the registry name, stored with trained models.
         level: ``"event"`` (one row per event) or ``"jet"`` (one row per FatJet).
         features: the features, in model-input order.
-        compute: ``compute(events, constituents=None) -> ak.Array`` of records whose fields
-            include every feature name.
+        compute: ``compute(events, constituents=None, jets=None) -> ak.Array`` of records
+            whose fields include every feature name (``jets`` instead of ``events.FatJet``;
+            a custom function may leave it out if it is never given jets).
         selection: for event-level sets, the analysis' event selection (e.g.
             :class:`~jetad.observables.dijet.DijetSelection` of the FatJets): training and
             evaluation rows are the events it keeps, the processor cuts with the same, and the
@@ -107,18 +108,30 @@ class FeatureSet:
         return tuple(f.name for f in self.features)
 
     def __call__(
-        self, events: ak.Array, constituents: ak.Array | None = None, also: tuple[str, ...] = ()
+        self,
+        events: ak.Array,
+        constituents: ak.Array | None = None,
+        also: tuple[str, ...] = (),
+        jets: ak.Array | None = None,
     ) -> ak.Array:
         """The features of ``events`` as records with exactly :attr:`names`, in order, then
         the ``also`` fields the computation gives beside them (e.g. ``mjj`` of ``lhco``).
+
+        Training (``feature_rows``), the processors and the ntuples all call this, on whatever
+        jets their selection made, so a model sees the same inputs everywhere.
 
         Args:
             events: NanoEvents (eager, virtual or dask).
             constituents: jet constituents to use instead of ``fatjet_constituents(events)``,
                 e.g. from :func:`jetad.constituents.recluster`.
             also: fields that are not model inputs, such as the mass a cut is decorrelated on.
+            jets: the jets (``events × jets``, ordered by pT) to use instead of
+                ``events.FatJet``, e.g. reclustered ones; aligned with ``constituents``.
         """
-        table = self.compute(events, constituents)
+        if jets is None:
+            table = self.compute(events, constituents)
+        else:  # only then, so a custom compute(events, constituents=None) keeps working
+            table = self.compute(events, constituents, jets=jets)
         missing = [n for n in (*self.names, *also) if n not in ak.fields(table)]
         if missing:
             raise ValueError(f"feature set {self.name!r} did not compute {', '.join(missing)}")
@@ -129,11 +142,18 @@ def _constituents(events: ak.Array, constituents: ak.Array | None) -> ak.Array:
     return fatjet_constituents(events) if constituents is None else constituents
 
 
-def _lhco(events: ak.Array, constituents: ak.Array | None = None) -> ak.Array:
-    return dijet_features(events.FatJet, _constituents(events, constituents))
+def _lhco(
+    events: ak.Array, constituents: ak.Array | None = None, jets: ak.Array | None = None
+) -> ak.Array:
+    if constituents is None and has_constituents(events):
+        constituents = fatjet_constituents(events)
+    # without constituents (NanoAOD without PF candidates) the jets' stored τ_N
+    return dijet_features(events.FatJet if jets is None else jets, constituents)
 
 
-def _svj8(events: ak.Array, constituents: ak.Array | None = None) -> ak.Array:
+def _svj8(
+    events: ak.Array, constituents: ak.Array | None = None, jets: ak.Array | None = None
+) -> ak.Array:
     jets = _constituents(events, constituents)
     shape = axes(jets)
     taus = nsubjettiness(jets, nmax=3)
@@ -151,11 +171,15 @@ def _svj8(events: ak.Array, constituents: ak.Array | None = None) -> ak.Array:
     )
 
 
-def _hlt21(events: ak.Array, constituents: ak.Array | None = None) -> ak.Array:
+def _hlt21(
+    events: ak.Array, constituents: ak.Array | None = None, jets: ak.Array | None = None
+) -> ak.Array:
     return lepton_trigger_features(events)
 
 
-def _constituents20(events: ak.Array, constituents: ak.Array | None = None) -> ak.Array:
+def _constituents20(
+    events: ak.Array, constituents: ak.Array | None = None, jets: ak.Array | None = None
+) -> ak.Array:
     jets = _constituents(events, constituents)
     images = leading_constituents(jets, n=20)
     p4 = four_momenta(jets)  # the jet as the sum of all its constituents

@@ -35,6 +35,7 @@ __all__ = [
     "dataset_weight",
     "event_weights",
     "feature_histogram",
+    "fill_analysis",
     "fill_scored",
     "fill_with_cuts",
     "mass_histogram",
@@ -303,3 +304,39 @@ def sculpting(histogram: hist.Hist, dataset: str, model: str) -> dict[str, dict[
         )
         found[cut] = {"efficiency": float(kept), "js_divergence": divergence}
     return found
+
+
+def fill_analysis(
+    events,
+    passed: ak.Array,
+    selection,
+    cuts: tuple[str, ...],
+    histograms: Mapping[str, hist.Hist],
+    values: Mapping[str, ak.Array],
+    scores: Mapping[str, tuple],
+    group: str | None = None,
+    counts: Mapping | None = None,
+) -> dict:
+    """What every jetad processor returns after its selection and scoring.
+
+    The events' weights (:func:`event_weights` of the ``passed`` ones), the ``values`` filled
+    into ``histograms`` with and without each model's cuts (:func:`fill_scored`), the score
+    histograms, the cutflow of ``selection``'s ``cuts`` with each model's unscored events and
+    the extra ``counts``, and, under coffea's Runner, the events processed per file.
+
+    Args:
+        events: the chunk's NanoEvents (eager, virtual or dask).
+        passed: the events the selection keeps; ``values`` and ``scores`` are of these only.
+        selection: a ``coffea.analysis_tools.PackedSelection`` holding ``cuts``.
+        group: put the histograms under this key of the output (e.g. ``"features"``) rather
+            than at its top level.
+    """
+    dataset, lazy = events.metadata["dataset"], is_dask(events)
+    weights = event_weights(events, passed)
+    score_histograms, unscored = fill_scored(histograms, values, dataset, scores, weights, lazy)
+    counted = {**cutflow(selection, cuts), **unscored, **(counts or {})}
+    filled = {group: dict(histograms)} if group else dict(histograms)
+    output = {**filled, "score": score_histograms, "cutflow": {dataset: counted}}
+    if "filename" in events.metadata:
+        output["processed"] = {events.metadata["filename"]: counted["all"]}
+    return output

@@ -22,6 +22,7 @@ scores a feature table computed by a :class:`jetad.features.FeatureSet`:
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import awkward as ak
@@ -31,7 +32,7 @@ from coffea.ml_tools.torch_wrapper import torch_wrapper
 
 from jetad.models.export import load_metadata, load_model
 
-__all__ = ["AnomalyScorer"]
+__all__ = ["AnomalyScorer", "event_score", "load_scorers", "primary_scores"]
 
 
 def _check_selection(model_path, metadata: dict, selection: dict) -> None:
@@ -123,3 +124,46 @@ class AnomalyScorer(torch_wrapper):
         if table.ndim == 2:
             return ak.unflatten(return_array, ak.num(table, axis=1))
         return return_array
+
+
+def load_scorers(
+    models: Mapping[str, str | Path], feature_set: str | None = None, selection: dict | None = None
+) -> dict[str, AnomalyScorer]:
+    """``{name: AnomalyScorer}`` for ``{name: MODEL.pt}``, each checked against
+    ``feature_set`` and ``selection`` as :class:`AnomalyScorer` does."""
+    return {
+        name: AnomalyScorer(path, feature_set=feature_set, selection=selection)
+        for name, path in models.items()
+    }
+
+
+def event_score(jet_scores: ak.Array) -> ak.Array:
+    """One score per event from ``events × jets`` scores: the larger of its jets', so an event
+    passes a working point (defined on the jets' background efficiency) when any jet does."""
+    return ak.max(jet_scores, axis=1)
+
+
+def primary_scores(
+    scorers: Mapping[str, AnomalyScorer],
+    table: ak.Array,
+    per_event: Callable[[ak.Array], ak.Array] | None = None,
+    working_points: Callable[[dict], dict] | None = None,
+) -> dict[str, tuple[dict, str, ak.Array]]:
+    """``{name: (working points, score name, scores)}`` of every model's first (primary)
+    score on ``table``: what :func:`jetad.histograms.fill_analysis` cuts on and fills.
+
+    Args:
+        scorers: as from :func:`load_scorers`.
+        table: a feature table holding each model's features (extra fields are ignored).
+        per_event: reduces jet-level scores to one per event (e.g. :func:`event_score`).
+        working_points: more working points from a model's metadata, e.g. the m_jj-dependent
+            thresholds of :func:`jetad.decorrelation.mjj_thresholds`.
+    """
+    found = {}
+    for name, scorer in scorers.items():
+        score = scorer(table[list(scorer.features)])[..., 0]
+        points = dict(scorer.metadata["working_points"])
+        if working_points is not None:
+            points.update(working_points(scorer.metadata))
+        found[name] = (points, scorer.score_names[0], score if per_event is None else per_event(score))
+    return found
