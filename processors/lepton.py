@@ -8,10 +8,10 @@ from coffea.analysis_tools import PackedSelection
 
 from jetad._dask import is_dask
 from jetad.datasets import require_branches
-from jetad.histograms import cutflow, event_weights, feature_histogram, fill_scored
+from jetad.histograms import feature_histogram, fill_analysis
 from jetad.observables import lepton_trigger_features
 from jetad.observables.lepton_trigger import DEFAULT_ERA, btag_working_point
-from jetad.scoring import AnomalyScorer
+from jetad.scoring import load_scorers, primary_scores
 
 CUTS = ("one lepton",)
 NEEDED = {
@@ -51,7 +51,7 @@ class LeptonTriggerProcessor(processor.ProcessorABC):
 
     def __init__(self, models: dict[str, str], btag: str | tuple[str, float] = DEFAULT_ERA):
         self.btag = btag_working_point(btag)
-        self.scorers = {name: AnomalyScorer(path) for name, path in models.items()}
+        self.scorers = load_scorers(models)
         for name, scorer in self.scorers.items():
             if scorer.metadata["feature_set"] not in ("hlt21", "hlt18_nano"):
                 raise ValueError(
@@ -60,27 +60,18 @@ class LeptonTriggerProcessor(processor.ProcessorABC):
                 )
 
     def process(self, events):
-        dataset, lazy = events.metadata["dataset"], is_dask(events)
         require_branches(events, {**NEEDED, "Jet": (*NEEDED["Jet"], self.btag[0])})
         features = lepton_trigger_features(events, btag=self.btag)
         selection = PackedSelection()
         selection.add("one lepton", ~ak.is_none(features))
         passed = selection.all(*CUTS)
         table = features[passed]
-        weights = event_weights(events, passed)
-
-        scores = {name: (scorer.metadata["working_points"], scorer.score_names[0],
-                         scorer(table[list(scorer.features)])[:, 0])
-                  for name, scorer in self.scorers.items()}  # fmt: skip
-        histograms = {f: feature_histogram(f, *binning, lazy=lazy)
+        scores = primary_scores(self.scorers, table)
+        histograms = {f: feature_histogram(f, *binning, lazy=is_dask(events))
                       for f, binning in KEY_FEATURES.items()}  # fmt: skip
         values = {feature: table[feature] for feature in KEY_FEATURES}
-        score_histograms, unscored = fill_scored(histograms, values, dataset, scores, weights, lazy)
-        counts = {**cutflow(selection, CUTS), **unscored}
-        output = {"features": histograms, "score": score_histograms, "cutflow": {dataset: counts}}
-        if "filename" in events.metadata:
-            output["processed"] = {events.metadata["filename"]: counts["all"]}
-        return output
+        return fill_analysis(events, passed, selection, CUTS, histograms, values, scores,
+                             group="features")  # fmt: skip
 
     def postprocess(self, accumulator):
         return accumulator

@@ -10,9 +10,10 @@ from jetad._dask import is_dask
 from jetad.constituents import fatjet_constituents
 from jetad.datasets import require_branches
 from jetad.features import FEATURE_SETS
-from jetad.histograms import cutflow, event_weights, fill_scored, mass_histogram
+from jetad.histograms import fill_analysis, mass_histogram
 from jetad.observables import dijet_mass, dijet_met_mt, missing_et
-from jetad.scoring import AnomalyScorer
+from jetad.observables.dijet import dijet_kinematics
+from jetad.scoring import event_score, load_scorers, primary_scores
 
 CUTS = ("two jets", "delta eta")
 
@@ -33,38 +34,28 @@ class SemivisibleJetProcessor(processor.ProcessorABC):
         jet_ptmin: GeV.
     """
 
+    feature_set = FEATURE_SETS["svj8"]
+
     def __init__(self, models: dict[str, str], jet_ptmin: float = 200.0,
                  jet_etamax: float = 2.4, max_deta: float = 1.5):  # fmt: skip
-        self.scorers = {
-            name: AnomalyScorer(path, feature_set="svj8") for name, path in models.items()
-        }
+        self.scorers = load_scorers(models, "svj8")
         self.jet_ptmin, self.jet_etamax, self.max_deta = jet_ptmin, jet_etamax, max_deta
 
     def process(self, events):
-        dataset, lazy = events.metadata["dataset"], is_dask(events)
         require_branches(events, {"FatJet": ("pt", "eta", "phi", "mass")})
         good = (events.FatJet.pt > self.jet_ptmin) & (abs(events.FatJet.eta) < self.jet_etamax)
         jets, constituents = events.FatJet[good], fatjet_constituents(events, missing="empty")[good]
         selection = PackedSelection()
         selection.add("two jets", ak.num(jets, axis=1) >= 2)
-        deta = abs(ak.firsts(jets.eta) - ak.firsts(jets[:, 1:].eta))
+        _, deta = dijet_kinematics(jets)
         selection.add("delta eta", ak.fill_none(deta < self.max_deta, False))
         passed = selection.all(*CUTS)
         jets, constituents = jets[passed][:, :2], constituents[passed][:, :2]
         masses = {"mjj": dijet_mass(jets), "mt": dijet_met_mt(jets, missing_et(events)[passed])}
-        weights = event_weights(events, passed)
-
-        table = FEATURE_SETS["svj8"](events[passed], constituents)
-        scores = {name: (scorer.metadata["working_points"], scorer.score_names[0],
-                         ak.max(scorer(table)[:, :, 0], axis=1))
-                  for name, scorer in self.scorers.items()}  # fmt: skip
-        histograms = {name: mass_histogram(name, lazy) for name in masses}
-        score_histograms, unscored = fill_scored(histograms, masses, dataset, scores, weights, lazy)
-        counts = {**cutflow(selection, CUTS), **unscored}
-        output = {**histograms, "score": score_histograms, "cutflow": {dataset: counts}}
-        if "filename" in events.metadata:
-            output["processed"] = {events.metadata["filename"]: counts["all"]}
-        return output
+        table = self.feature_set(events[passed], constituents, jets=jets)
+        scores = primary_scores(self.scorers, table, per_event=event_score)
+        histograms = {name: mass_histogram(name, is_dask(events)) for name in masses}
+        return fill_analysis(events, passed, selection, CUTS, histograms, masses, scores)
 
     def postprocess(self, accumulator):
         return accumulator

@@ -165,5 +165,7 @@ def primary_scores(
         points = dict(scorer.metadata["working_points"])
         if working_points is not None:
             points.update(working_points(scorer.metadata))
-        found[name] = (points, scorer.score_names[0], score if per_event is None else per_event(score))
+        if per_event is not None:
+            score = per_event(score)
+        found[name] = (points, scorer.score_names[0], score)
     return found

@@ -48,13 +48,13 @@ def train_models() -> None:
 def processor_histograms() -> dict[str, np.ndarray]:
     """``{"ANALYSIS/OUTPUT/CATEGORY…": values and variances}`` of every histogram."""
     import hist
-
-    from jetad.analysis import run_processor
     from jetad.processors import (
         DijetAnomalyProcessor,
         LeptonTriggerProcessor,
         SemivisibleJetProcessor,
     )
+
+    from jetad.analysis import run_processor
 
     classes = {"dijet": DijetAnomalyProcessor, "svj": SemivisibleJetProcessor,
                "lepton": LeptonTriggerProcessor}  # fmt: skip
