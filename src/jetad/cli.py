@@ -692,6 +692,12 @@ def _executor_options(command):
     return command
 
 
+def _analyses() -> tuple[str, ...]:
+    from jetad.processors import ANALYSES
+
+    return tuple(ANALYSES)
+
+
 def _named_models(models: tuple[str, ...]) -> dict[str, str]:
     named = {}
     for item in models:
@@ -724,8 +730,18 @@ def _run(instance_factory, fileset, executor, scheduler, workers, chunksize, max
     return result, skipped
 
 
-@main.command("run")
-@click.argument("analysis", type=click.Choice(["dijet", "svj", "lepton"]))
+def _analysis_help() -> str:
+    from jetad.processors import ANALYSES
+
+    return "\n".join(a.line() for a in ANALYSES.values())
+
+
+@main.command(
+    "run",
+    help="Run an analysis processor over a fileset: histograms, cutflow and plots in OUTPUT."
+    "\n\n\b\n" + _analysis_help(),
+)
+@click.argument("analysis", type=click.Choice(list(_analyses())))
 @_executor_options
 @click.option(
     "--jets",
@@ -736,31 +752,17 @@ def _run(instance_factory, fileset, executor, scheduler, workers, chunksize, max
 )
 def run_command(analysis, fileset, models, executor, scheduler, workers, dashboard, chunksize,
                 maxchunks, skip_bad_files, output, jets) -> None:  # fmt: skip
-    """Run an analysis processor over a fileset: histograms, cutflow and plots in OUTPUT.
-
-    \b
-    dijet   DijetAnomalyProcessor: lhco features, m_jj (models: lhco)
-    svj     SemivisibleJetProcessor: svj8 jet features, m_jj and M_T (models: svj8)
-    lepton  LeptonTriggerProcessor: l+X features and score (models: hlt21, hlt18_nano)
-    """
     from jetad.analysis import write_outputs
-    from jetad.processors import (
-        DijetAnomalyProcessor,
-        LeptonTriggerProcessor,
-        SemivisibleJetProcessor,
-    )
+    from jetad.processors import get_analysis
 
     _writable(output)
-    if executor == "dask-awkward" and (analysis != "dijet" or jets != "fatjet"):
+    chosen = get_analysis(analysis)
+    if executor == "dask-awkward" and not (chosen.dask_awkward and jets == "fatjet"):
         raise click.UsageError("--executor dask-awkward runs the dijet analysis with --jets fatjet")
     named = _named_models(models)
-    factories = {
-        "dijet": lambda: DijetAnomalyProcessor(named, jets=jets),
-        "svj": lambda: SemivisibleJetProcessor(named),
-        "lepton": lambda: LeptonTriggerProcessor(named),
-    }
-    result, skipped = _run(factories[analysis], fileset, executor, scheduler, workers,
-                           chunksize, maxchunks, skip_bad_files, dashboard)  # fmt: skip
+    options = {"jets": jets} if "jets" in chosen.options else {}
+    result, skipped = _run(lambda: chosen.build(named, **options), fileset, executor, scheduler,
+                           workers, chunksize, maxchunks, skip_bad_files, dashboard)  # fmt: skip
     for path in write_outputs(result, output, skipped):
         console.print(f"wrote {path}")
 
