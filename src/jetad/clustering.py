@@ -6,6 +6,8 @@ import awkward as ak
 import fastjet
 import numpy as np
 
+from jetad.kinematics import four_momenta, ptetaphim
+
 __all__ = ["ALGORITHMS", "cluster", "four_momenta", "ptetaphim"]
 
 #: fastjet algorithms by the names used in jetad's API.
@@ -14,27 +16,6 @@ ALGORITHMS = {
     "kt": fastjet.kt_algorithm,
     "cambridge": fastjet.cambridge_algorithm,
 }
-
-
-def four_momenta(particles: ak.Array) -> ak.Array:
-    """Cartesian ``px, py, pz, E`` (float64, GeV) of records with ``pt, eta, phi, mass``."""
-    pt, eta, phi, mass = (
-        ak.values_astype(particles[f], np.float64) for f in ("pt", "eta", "phi", "mass")
-    )
-    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-    energy = np.sqrt(px**2 + py**2 + pz**2 + mass**2)
-    return ak.zip({"px": px, "py": py, "pz": pz, "E": energy}, with_name="Momentum4D")
-
-
-def ptetaphim(px, py, pz, energy) -> dict[str, ak.Array]:
-    """``pt, eta, phi, mass`` (GeV) from Cartesian components; negative m² is clipped to 0."""
-    pt = np.hypot(px, py)
-    return {
-        "pt": pt,
-        "eta": np.arcsinh(pz / pt),
-        "phi": np.arctan2(py, px),
-        "mass": np.sqrt(np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0)),
-    }
 
 
 def cluster(

@@ -26,7 +26,6 @@ import numpy as np
 import vector
 
 from jetad._dask import is_dask
-from jetad.clustering import cluster
 
 __all__ = [
     "LAYOUTS",
@@ -232,6 +231,8 @@ def recluster(
         ``jets`` (``events × jets``, pt-ordered, Momentum4D with ``nConstituents``) and their
         ``constituents`` (``events × jets × constituents``), as :func:`fatjet_constituents`.
     """
+    from jetad.clustering import cluster  # fastjet, imported only to recluster
+
     candidates = _candidates(events, candidate_layout(events), puppi)
     jets, index = cluster(candidates, radius, ptmin, algorithm)
     constituents = nest_by_jet(candidates[ak.flatten(index, axis=2)], ak.num(index, axis=2))

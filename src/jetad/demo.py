@@ -9,17 +9,18 @@
 6. characterise the pseudo-data's latent space against m_jj (decoder of (z, m_jj));
 7. write ``report.md`` and ``report.html`` with the plots.
 
-Each step is the corresponding ``jetad`` command, so the demo is also a worked example of the
-command line: ``DIR/commands.txt`` lists them.
+Each step is a function of :mod:`jetad.workflow` (or of its stage), the one the corresponding
+``jetad`` command calls, so the demo is also a worked example of both: ``DIR/commands.txt``
+lists the equivalent commands.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import shlex
+from collections.abc import Callable
 from pathlib import Path
-
-import click
 
 __all__ = ["DEMO_ANALYSES", "DEMO_MODELS", "DEMO_SAMPLES", "command_line", "run_demo"]
 
@@ -53,107 +54,118 @@ DEMO_ANALYSES = {
 }
 
 
-def command_line(command: click.Command, values: dict) -> str:
-    """The shell command that runs ``command`` with ``values`` (options at their default and
-    unset ones left out)."""
-    words = ["jetad", command.name]
-    for param in command.params:
-        value = values.get(param.name)
-        if value in (None, (), False) or (not param.required and value == param.default):
+def command_line(command: str, *arguments, **options) -> str:
+    """The shell command ``jetad COMMAND ARGUMENTS --option value …``: a list or tuple repeats
+    its option, True is a flag, None, False and empty values are left out."""
+    words = ["jetad", *command.split(), *map(str, arguments)]
+    for name, value in options.items():
+        if value is None or value is False or value == ():
             continue
-        if isinstance(param, click.Argument):
-            words.append(str(value))
-            continue
-        flag = max(param.opts, key=len)
-        if getattr(param, "is_flag", False):
+        flag = "--" + name.replace("_", "-")
+        if value is True:
             words.append(flag)
             continue
-        for item in value if param.multiple else (value,):
+        for item in value if isinstance(value, list | tuple) else (value,):
             words += [flag, str(item)]
     return shlex.join(words)
 
 
-def run_demo(ctx: click.Context, output: Path, events: int, seed: int, jobs: int,
-             s_over_b: float, toys: int, epochs: int | None = None) -> list[Path]:  # fmt: skip
-    """Run every step into ``output`` through the commands of :mod:`jetad.cli`; ``epochs``
-    overrides every model's number of training epochs."""
-    from jetad import cli
+def run_demo(output: Path, events: int, seed: int, jobs: int, s_over_b: float, toys: int,
+             epochs: int | None = None,
+             report: Callable[[str], None] | None = None) -> list[Path]:  # fmt: skip
+    """Run every step into ``output`` through :mod:`jetad.workflow`; ``epochs`` overrides
+    every model's number of training epochs; ``report`` receives the progress lines (the
+    ``jetad`` logger's INFO by default)."""
+    from jetad import workflow
     from jetad.bumphunt import WIDTHS
+    from jetad.characterisation import DecoderConfig, characterise_files
     from jetad.datasets import load_fileset, write_fileset
+    from jetad.decorrelation import calibrate
+    from jetad.generate import generate_many
+    from jetad.models import TrainConfig
 
+    report = report or logging.getLogger("jetad").info
     output.mkdir(parents=True, exist_ok=True)
     samples, models = output / "samples", output / "models"
     samples.mkdir(exist_ok=True)
     commands: list[str] = []
 
-    def invoke(command: click.Command, **options) -> None:
-        commands.append(command_line(command, options))
-        cli.console.rule(f"[bold]jetad {command.name}")
-        ctx.invoke(command, **options)
+    def step(command: str, *arguments, **options) -> None:
+        commands.append(command_line(command, *arguments, **options))
+        report(f"── jetad {command}")
 
-    cli.console.rule("[bold]generating the samples")
+    report("── generating the samples")
     requests = [
         {"process": process, "n_events": scale * events, "seed": seed + offset,
          "output": samples / f"{name}.root"}
         for name, (process, scale, offset) in DEMO_SAMPLES.items()
     ]  # fmt: skip
-    summaries = cli._generate_samples(requests, jobs)
+    summaries = generate_many(requests, jobs=jobs, done=lambda s: report(
+        f"generated {s.n_events} {s.process} events"))  # fmt: skip
     fileset_path = samples / "fileset.json"
     write_fileset(
         {name: {"files": {str(s.output): "Events"}, "metadata": s.metadata()}
          for name, s in zip(DEMO_SAMPLES, summaries, strict=True)},
         fileset_path,
     )  # fmt: skip
-    invoke(
-        cli.inject_command,
-        background=samples / "qcd_data.root",
-        signal=samples / "wprime_xy.root",
-        s_over_b=s_over_b,
-        seed=seed,
-        output=samples / "pseudodata.root",
-        fileset=fileset_path,
-        dataset="pseudodata",
-    )
+    injection = {"background": samples / "qcd_data.root", "signal": samples / "wprime_xy.root",
+                 "s_over_b": s_over_b, "output": samples / "pseudodata.root"}  # fmt: skip
+    step("inject", **injection, fileset=fileset_path)
+    workflow.inject(**injection, seed=seed, fileset=fileset_path, report=report)
 
     for name, (options, train_on, background, signal) in DEMO_MODELS.items():
-        defaults = {"epochs": epochs, "outliers": (), "oe": None, "hidden": None,
-                    "activation": None, "beta": None, "ensemble": 1, "latent": None,
-                    "preprocessing": None, "device": "cpu", "seed": seed}  # fmt: skip
-        invoke(cli.train_command, **{**defaults, **options},
-               background=tuple(samples / f"{s}.root" for s in train_on),
-               output=models / f"{name}.pt")  # fmt: skip
-        invoke(cli.evaluate_command, model_path=models / f"{name}.pt",
-               background=tuple(samples / f"{s}.root" for s in background),
-               signal=tuple(samples / f"{s}.root" for s in signal),
-               output=models / f"{name}_evaluation")  # fmt: skip
+        files = {"background": tuple(samples / f"{s}.root" for s in train_on),
+                 "output": models / f"{name}.pt"}  # fmt: skip
+        settings = {"ensemble": options.get("ensemble"), "epochs": epochs, "seed": seed}
+        step("train", model=options["model"], features=options["features"], **files,
+             **settings)  # fmt: skip
+        given = {k: v for k, v in settings.items() if v is not None}
+        config = TrainConfig.for_model(options["model"], **given)
+        trained = workflow.train_from_files(config, options["features"], files["background"],
+                                            files["output"], report=report)  # fmt: skip
+        for member in trained.reports:
+            report(member.line())
+        evaluation = {"background": tuple(samples / f"{s}.root" for s in background),
+                      "signal": tuple(samples / f"{s}.root" for s in signal),
+                      "output": models / f"{name}_evaluation"}  # fmt: skip
+        step("evaluate", model=files["output"], **evaluation)
+        workflow.evaluate_model(files["output"], **evaluation)
 
     # working points that follow m_jj, fitted on the QCD simulation (cuts eff10_mjj, eff1_mjj…)
-    invoke(cli.decorrelate_command, model_path=models / "vae.pt",
-           background=(samples / "qcd_dijet.root",), degree=2)  # fmt: skip
+    step("decorrelate", models / "vae.pt", background=samples / "qcd_dijet.root")
+    calibrate(models / "vae.pt", [samples / "qcd_dijet.root"], degree=2)
 
     everything = load_fileset(fileset_path)
     for analysis, (model, datasets, directory) in DEMO_ANALYSES.items():
         fileset = write_fileset({d: everything[d] for d in datasets},
                                 output / "filesets" / f"{analysis}.json")  # fmt: skip
-        invoke(cli.run_command, analysis=analysis, fileset=fileset,
-               models=(f"{model}={models / f'{model}.pt'}",), executor="dask", scheduler=None,
-               workers=jobs, chunksize=2000, maxchunks=None, skip_bad_files=False,
-               output=output / directory, jets="fatjet")  # fmt: skip
+        named = {model: str(models / f"{model}.pt")}
+        step(f"run {analysis}", fileset=fileset, model=f"{model}={named[model]}",
+             chunksize=2000, output=output / directory)  # fmt: skip
+        for path in workflow.run_analysis(analysis, fileset, named, output / directory,
+                                          executor="dask", workers=jobs, chunksize=2000,
+                                          report=report)[0]:  # fmt: skip
+            report(f"wrote {path}")
 
-    invoke(cli.bumphunt_command, histograms=output / "histograms.coffea",
-           cuts=("eff10", "eff1", "eff10_mjj", "eff1_mjj"), datasets=("pseudodata",),
-           luminosity=1.0, mjj_min=None,
-           widths=WIDTHS, spurious_dataset="qcd_dijet", toys=toys, output=output)  # fmt: skip
+    hunt = {"cut": ("eff10", "eff1", "eff10_mjj", "eff1_mjj"), "dataset": ("pseudodata",),
+            "spurious_signal": "qcd_dijet", "toys": toys, "output": output}  # fmt: skip
+    step("bumphunt", output / "histograms.coffea", **hunt)
+    workflow.hunt_bumps(output / "histograms.coffea", output, cuts=hunt["cut"],
+                        datasets=hunt["dataset"], widths=WIDTHS, spurious_dataset="qcd_dijet",
+                        toys=toys, report=report)  # fmt: skip
     # what the pseudo-data's latent space says about m_jj (Bortolato et al. §V)
+    latent = {"model": models / "vae.pt", "data": samples / "pseudodata.root", "seed": seed,
+              "output": output / "characterisation"}  # fmt: skip
+    step("characterise", **latent)
     try:
-        invoke(cli.characterise_command, model_path=models / "vae.pt",
-               data=(samples / "pseudodata.root",), signal=(), member=0, seed=seed,
-               output=output / "characterisation")  # fmt: skip
-    except click.ClickException as err:  # too few events at a tiny --events: say so
-        cli.console.print(f"characterisation skipped: {err.message}")
+        characterise_files(models / "vae.pt", [samples / "pseudodata.root"],
+                           output / "characterisation", (), 0,
+                           DecoderConfig(seed=seed))  # fmt: skip
+    except ValueError as err:  # too few events at a tiny --events: say so
+        report(f"characterisation skipped: {err}")
         (output / "characterisation").mkdir(exist_ok=True)
         (output / "characterisation" / "characterisation.json").write_text(
-            json.dumps({"skipped": err.message})
+            json.dumps({"skipped": str(err)})
         )
     (output / "commands.txt").write_text("\n".join(commands) + "\n")
 

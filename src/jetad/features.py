@@ -41,8 +41,8 @@ from typing import Literal
 import awkward as ak
 import numpy as np
 
-from jetad.clustering import four_momenta
 from jetad.constituents import fatjet_constituents, has_constituents
+from jetad.kinematics import four_momenta, invariant_mass, summed
 from jetad.observables import (
     axes,
     dijet_features,
@@ -53,6 +53,7 @@ from jetad.observables import (
     ptd,
     soft_drop,
 )
+from jetad.observables._batch import flatten_jets
 from jetad.observables.constituent_images import COMPONENTS, leading_constituents
 from jetad.observables.dijet import DijetSelection
 from jetad.observables.lepton_trigger import FEATURES as HLT21_NAMES
@@ -156,15 +157,16 @@ def _svj8(
 ) -> ak.Array:
     jets = _constituents(events, constituents)
     shape = axes(jets)
-    taus = nsubjettiness(jets, nmax=3)
+    flat = flatten_jets(jets)  # one flattening for τ_N, EFP, ECF and soft drop
+    taus = nsubjettiness(flat, nmax=3)
     return ak.zip(
         {
             "axis_major": shape.major,
             "axis_minor": shape.minor,
-            "efp1": efp(jets, "d==1")[..., 0],
-            "c2_b05": energy_correlations(jets, beta=0.5).c2,
+            "efp1": efp(flat, "d==1")[..., 0],
+            "c2_b05": energy_correlations(flat, beta=0.5).c2,
             "ptd": ptd(jets),
-            "msoftdrop": soft_drop(jets).msoftdrop,
+            "msoftdrop": soft_drop(flat).msoftdrop,
             "tau2": taus[..., 1],
             "tau3": taus[..., 2],
         }
@@ -182,8 +184,7 @@ def _constituents20(
 ) -> ak.Array:
     jets = _constituents(events, constituents)
     images = leading_constituents(jets, n=20)
-    p4 = four_momenta(jets)  # the jet as the sum of all its constituents
-    px, py, pz, energy = (ak.sum(p4[c], axis=-1) for c in ("px", "py", "pz", "E"))
+    px, py, pz, energy = summed(four_momenta(jets))  # the jet: the sum of its constituents
     return ak.zip(
         {
             **{
@@ -192,7 +193,7 @@ def _constituents20(
                 for i, component in enumerate(COMPONENTS)
             },
             "jet_pt": np.hypot(px, py),  # not model inputs: windows, mass reweighting (GeV)
-            "jet_mass": np.sqrt(np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0)),
+            "jet_mass": invariant_mass(px, py, pz, energy),
         }
     )
 

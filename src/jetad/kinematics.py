@@ -1,11 +1,61 @@
-"""Angular differences shared by every stage: Δφ wrapped into (−π, π], and ΔR."""
+"""Kinematics shared by every stage: four-momenta, invariant masses, Δφ wrapped into (−π, π],
+and ΔR, in GeV and radians.
+
+Written with numpy ufuncs on awkward arrays rather than through ``vector``'s behaviours: the
+same formulas, without building ``Momentum4D`` records for every intermediate sum, and they
+run unchanged on dask-awkward collections.
+"""
 
 from __future__ import annotations
 
 import awkward as ak
 import numpy as np
 
-__all__ = ["delta_phi", "delta_r"]
+__all__ = [
+    "delta_phi",
+    "delta_r",
+    "four_momenta",
+    "invariant_mass",
+    "mass_squared",
+    "ptetaphim",
+    "summed",
+]
+
+
+def four_momenta(particles: ak.Array) -> ak.Array:
+    """Cartesian ``px, py, pz, E`` (float64, GeV) of records with ``pt, eta, phi, mass``."""
+    pt, eta, phi, mass = (
+        ak.values_astype(particles[f], np.float64) for f in ("pt", "eta", "phi", "mass")
+    )
+    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
+    energy = np.sqrt(px**2 + py**2 + pz**2 + mass**2)
+    return ak.zip({"px": px, "py": py, "pz": pz, "E": energy}, with_name="Momentum4D")
+
+
+def summed(p4: ak.Array, axis: int = -1) -> tuple[ak.Array, ak.Array, ak.Array, ak.Array]:
+    """``(px, py, pz, E)`` of the sum of the four-momenta ``p4`` along ``axis`` (GeV)."""
+    return tuple(ak.sum(p4[c], axis=axis) for c in ("px", "py", "pz", "E"))
+
+
+def mass_squared(px, py, pz, energy):
+    """m² = E² − p² (GeV²), negative values (rounding) clipped to 0."""
+    return np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0)
+
+
+def invariant_mass(px, py, pz, energy):
+    """m = √(E² − p²) (GeV), 0 where rounding makes m² negative."""
+    return np.sqrt(mass_squared(px, py, pz, energy))
+
+
+def ptetaphim(px, py, pz, energy) -> dict[str, ak.Array]:
+    """``pt, eta, phi, mass`` (GeV) from Cartesian components; negative m² is clipped to 0."""
+    pt = np.hypot(px, py)
+    return {
+        "pt": pt,
+        "eta": np.arcsinh(pz / pt),
+        "phi": np.arctan2(py, px),
+        "mass": invariant_mass(px, py, pz, energy),
+    }
 
 
 def delta_phi(phi1, phi2) -> ak.Array:

@@ -48,7 +48,7 @@ def read_toptag(path: str | Path, start: int = 0, stop: int | None = None):
     Raises:
         ValueError: naming the file and the missing columns when the layout is not the set's.
     """
-    from jetad.clustering import ptetaphim
+    from jetad.kinematics import ptetaphim
 
     path = Path(path)
     frame = hdf_frame(path, start, stop, LAYOUT)
@@ -76,7 +76,7 @@ def read_toptag(path: str | Path, start: int = 0, stop: int | None = None):
 
 def _jets(constituents: ak.Array) -> tuple[ak.Array, ak.Array]:
     """One FatJet per event, the four-momentum sum of all its constituents, and its links."""
-    from jetad.clustering import four_momenta, ptetaphim
+    from jetad.kinematics import four_momenta, ptetaphim
 
     p = four_momenta(constituents)
     total = {c: ak.to_numpy(ak.sum(p[c], axis=1)) for c in ("px", "py", "pz", "E")}

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import load_events
 from jetad.constituents import fatjet_constituents
-from jetad.observables import nsubjettiness, tau21, tau32
+from jetad.observables import nsubjettiness, tau21, tau32, tau43
 from reference import cluster_sequence, toy_jets
 
 FJ_AXES = {"onepass_kt": "OnePass_KT_Axes", "kt": "KT_Axes", "wta_kt": "WTA_KT_Axes"}
@@ -32,6 +32,11 @@ def test_equals_fjcontrib(generated_jets, axes, beta, r0):
     )
     assert len(ours) > 1000
     np.testing.assert_allclose(ours, ak.to_numpy(reference), rtol=1e-5, atol=1e-12)
+    expected, ratio = ak.to_numpy(reference), ak.to_numpy(tau43(ours))
+    defined = expected[:, 2] > 0  # τ43 = τ4/τ3, NaN for jets of three or fewer particles
+    np.testing.assert_allclose(ratio[defined], expected[defined, 3] / expected[defined, 2],
+                               rtol=1e-5)  # fmt: skip
+    assert np.all(np.isnan(ratio[~defined]))
 
 
 def test_reproduces_cmssw_on_real_pfnano(realdata):

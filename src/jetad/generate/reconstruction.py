@@ -11,9 +11,8 @@ from dataclasses import dataclass
 import awkward as ak
 import numpy as np
 
-from jetad.clustering import four_momenta
 from jetad.constituents import nest_by_jet
-from jetad.kinematics import delta_r
+from jetad.kinematics import delta_r, four_momenta
 
 __all__ = [
     "BTagModel",

@@ -4,6 +4,7 @@ One module per family; every function takes ``[events ×] jets × constituents``
 event collections) and returns arrays aligned with the jets (or events).
 """
 
+from jetad.observables._batch import FlatJets, flatten_jets
 from jetad.observables.constituent_images import leading_constituents
 from jetad.observables.dijet import dijet_features, dijet_kinematics, dijet_mass
 from jetad.observables.ecf import energy_correlation, energy_correlations
@@ -12,10 +13,11 @@ from jetad.observables.efp_graphs import efp_graphs
 from jetad.observables.grooming import soft_drop
 from jetad.observables.lepton_trigger import lepton_trigger_features
 from jetad.observables.met import dijet_met_mt, met_decomposition, missing_et
-from jetad.observables.nsubjettiness import nsubjettiness, tau21, tau32
+from jetad.observables.nsubjettiness import nsubjettiness, tau21, tau32, tau43
 from jetad.observables.shapes import axes, ptd
 
 __all__ = [
+    "FlatJets",
     "axes",
     "dijet_features",
     "dijet_kinematics",
@@ -23,6 +25,7 @@ __all__ = [
     "dijet_met_mt",
     "energy_correlation",
     "energy_correlations",
+    "flatten_jets",
     "efp",
     "efp_graphs",
     "efp_names",
@@ -35,4 +38,5 @@ __all__ = [
     "soft_drop",
     "tau21",
     "tau32",
+    "tau43",
 ]

@@ -5,6 +5,10 @@ records with ``pt, eta, phi, mass`` (GeV). :func:`jet_map` flattens them once in
 float64 columns with per-jet offsets, runs a kernel over all jets, and restores the jagged
 structure. On typetracers (dask-awkward graph building) it runs the kernel on a length-zero
 array, so the output form is exact and nothing is computed.
+
+Several observables of the same jets share one flattening: :func:`flatten_jets` returns a
+:class:`FlatJets` that every observable taking constituents also accepts (a feature set such as
+``svj8`` flattens once for τ_N, EFPs, ECFs and soft drop).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import numpy as np
 
 from jetad._dask import is_dask
 
-__all__ = ["JetBatch", "jet_map", "wrap_phi"]
+__all__ = ["FlatJets", "JetBatch", "flatten_jets", "jet_map", "wrap_phi"]
 
 TWO_PI = 2.0 * np.pi
 _COLUMNS = ("pt", "eta", "phi", "mass")
@@ -58,16 +62,59 @@ def _batch(jets: ak.Array) -> JetBatch:
     return JetBatch(offsets, pt, rap, np.mod(phi, TWO_PI), eta, mass)
 
 
+@dataclass(frozen=True)
+class FlatJets:
+    """Jets flattened once for several observables: the :class:`JetBatch` and how to restore
+    ``[events ×] jets`` (``jets_per_event`` is None for ``jets × constituents``)."""
+
+    batch: JetBatch
+    jets_per_event: ak.Array | None
+
+
+def _levels(constituents: ak.Array) -> tuple[ak.Array, ak.Array | None]:
+    """``(jets × constituents, jets per event or None)`` of a 2- or 3-level array."""
+    depth = constituents.ndim
+    if depth == 3:
+        return ak.flatten(constituents, axis=1), ak.num(constituents, axis=1)
+    if depth == 2:
+        return constituents, None
+    raise ValueError(
+        "constituents must be jets × constituents or events × jets × constituents, "
+        f"got {depth} levels: {constituents.type}"
+    )
+
+
+def flatten_jets(constituents: ak.Array) -> FlatJets | ak.Array:
+    """Flatten eager ``[events ×] jets × constituents`` once, to be shared by several
+    observables; dask collections and typetracers are returned as they are (each observable
+    then maps them itself)."""
+    if is_dask(constituents) or ak.backend(constituents) == "typetracer":
+        return constituents
+    jets, jets_per_event = _levels(constituents)
+    return FlatJets(_batch(jets), jets_per_event)
+
+
+def _restore(out, jets_per_event: ak.Array | None) -> ak.Array:
+    if isinstance(out, dict):
+        result = ak.zip({k: ak.Array(v) for k, v in out.items()})
+    else:
+        result = ak.Array(out)
+    return result if jets_per_event is None else ak.unflatten(result, jets_per_event)
+
+
 def jet_map(
-    constituents: ak.Array,
+    constituents: ak.Array | FlatJets,
     kernel: Callable[[JetBatch], np.ndarray | dict[str, np.ndarray]],
 ) -> ak.Array:
-    """Apply ``kernel`` to every jet of ``constituents`` (2 or 3 levels of nesting).
+    """Apply ``kernel`` to every jet of ``constituents`` (2 or 3 levels of nesting, or
+    already flattened by :func:`flatten_jets`).
 
     The kernel receives a :class:`JetBatch` and returns an ``(n_jets,)`` or
     ``(n_jets, k)`` array, or a dict of ``(n_jets,)`` arrays (a record per jet).
     A dask-awkward input is mapped partition by partition.
     """
+    if isinstance(constituents, FlatJets):
+        return _restore(kernel(constituents.batch), constituents.jets_per_event)
     if is_dask(constituents):
         import dask_awkward as dak
 
@@ -80,25 +127,8 @@ def jet_map(
         )
         result = jet_map(zero, kernel)
         return ak.Array(result.layout.to_typetracer(forget_length=True))
-    depth = constituents.ndim
-    if depth == 3:
-        jets_per_event = ak.num(constituents, axis=1)
-        jets = ak.flatten(constituents, axis=1)
-    elif depth == 2:
-        jets = constituents
-    else:
-        raise ValueError(
-            "constituents must be jets × constituents or events × jets × constituents, "
-            f"got {depth} levels: {constituents.type}"
-        )
-    out = kernel(_batch(jets))
-    if isinstance(out, dict):
-        result = ak.zip({k: ak.Array(v) for k, v in out.items()})
-    else:
-        result = ak.Array(out)
-    if depth == 3:
-        result = ak.unflatten(result, jets_per_event)
-    return result
+    jets, jets_per_event = _levels(constituents)
+    return _restore(kernel(_batch(jets)), jets_per_event)
 
 
 @numba.njit(cache=True, inline="always")

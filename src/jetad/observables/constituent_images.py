@@ -17,7 +17,7 @@ import awkward as ak
 import numpy as np
 
 from jetad._dask import is_dask
-from jetad.clustering import four_momenta
+from jetad.kinematics import four_momenta
 
 __all__ = ["COMPONENTS", "leading_constituents"]
 

@@ -24,7 +24,7 @@ import awkward as ak
 import numpy as np
 
 from jetad._dask import is_dask
-from jetad.clustering import four_momenta
+from jetad.kinematics import four_momenta, invariant_mass
 from jetad.observables.nsubjettiness import nsubjettiness, tau21, tau32
 
 __all__ = [
@@ -100,7 +100,7 @@ def dijet_mass(jets: ak.Array) -> ak.Array:
         jets: ``events × jets`` with ``pt, eta, phi, mass`` (GeV), ordered by decreasing pT.
     """
     px, py, pz, energy = dijet_momentum(jets)
-    mjj = np.sqrt(np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0))
+    mjj = invariant_mass(px, py, pz, energy)
     return ak.mask(mjj, ak.num(jets, axis=1) >= 2)
 
 

@@ -77,7 +77,8 @@ def energy_correlations(constituents: ak.Array, beta: float = 1.0) -> ak.Array:
     The O(n³) triple sum is done once and shared by every ratio.
 
     Args:
-        constituents: ``[events ×] jets × constituents`` with ``pt, eta, phi, mass`` (GeV).
+        constituents: ``[events ×] jets × constituents`` with ``pt, eta, phi, mass`` (GeV),
+            or their :func:`~jetad.observables.flatten_jets` shared with other observables.
         beta: the angular exponent β > 0 (the WNAE inputs use C2 at β = 0.5).
     """
     if beta <= 0:

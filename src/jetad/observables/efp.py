@@ -213,7 +213,8 @@ def efp(
     """Energy flow polynomials of every jet, one column per graph, shape ``[..., n_graphs]``.
 
     Args:
-        constituents: ``[events ×] jets × constituents`` with ``pt, eta, phi, mass`` (GeV).
+        constituents: ``[events ×] jets × constituents`` with ``pt, eta, phi, mass`` (GeV),
+            or their :func:`~jetad.observables.flatten_jets` shared with other observables.
         selector: which graphs, as energyflow writes it: ``"d<=5"``, ``"d<=5 & p==1"``,
             ``("d<=4", "n<=3")``. The columns follow :func:`efp_graphs` order, and
             ``efp_graphs(selector, prime)[k].edges`` is the graph of column k.

@@ -63,7 +63,8 @@ def soft_drop(
     ``zg`` (the momentum sharing of the kept branching) and ``rg`` (its opening angle).
 
     Args:
-        constituents: ``[events ×] jets × constituents`` with ``pt, eta, phi, mass`` (GeV).
+        constituents: ``[events ×] jets × constituents`` with ``pt, eta, phi, mass`` (GeV),
+            or their :func:`~jetad.observables.flatten_jets` shared with other observables.
         zcut: the symmetry cut z_cut.
         beta: the angular exponent β ≥ 0 (0 is the modified mass-drop tagger).
         r0: the jet radius R0 of the angular factor.

@@ -61,8 +61,7 @@ import awkward as ak
 import numpy as np
 
 from jetad._dask import is_dask
-from jetad.clustering import four_momenta
-from jetad.kinematics import delta_r
+from jetad.kinematics import delta_r, four_momenta, invariant_mass, summed
 from jetad.observables.met import met_decomposition, missing_et
 
 __all__ = [
@@ -114,9 +113,8 @@ def _f64(array):
 
 
 def _mass_and_ptsum(objects: ak.Array) -> tuple[ak.Array, ak.Array]:
-    p4 = four_momenta(objects)
-    px, py, pz, energy = (ak.sum(p4[c], axis=1) for c in ("px", "py", "pz", "E"))
-    mass = np.sqrt(np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0))
+    px, py, pz, energy = summed(four_momenta(objects), axis=1)
+    mass = invariant_mass(px, py, pz, energy)
     return mass, np.hypot(px, py)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from jetad.kinematics import delta_phi
+from jetad.kinematics import delta_phi, mass_squared
 from jetad.observables.dijet import dijet_momentum
 
 __all__ = ["dijet_met_mt", "met_decomposition", "missing_et"]
@@ -71,7 +71,7 @@ def dijet_met_mt(jets: ak.Array, met: ak.Array) -> ak.Array:
         met: one record per event with ``pt, phi``.
     """
     px, py, pz, energy = dijet_momentum(jets)
-    mjj2 = np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0)
+    mjj2 = mass_squared(px, py, pz, energy)
     met_pt = ak.values_astype(met.pt, np.float64)
     met_phi = ak.values_astype(met.phi, np.float64)
     et_jj = np.sqrt(mjj2 + px**2 + py**2)

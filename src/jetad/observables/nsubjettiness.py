@@ -140,7 +140,8 @@ def nsubjettiness(
     """τ_1 … τ_nmax of every jet, shape ``[..., nmax]`` (dimensionless).
 
     Args:
-        constituents: ``[events ×] jets × constituents`` with ``pt, eta, phi, mass`` (GeV).
+        constituents: ``[events ×] jets × constituents`` with ``pt, eta, phi, mass`` (GeV),
+            or their :func:`~jetad.observables.flatten_jets` shared with other observables.
         nmax: the largest N (≤ 20).
         beta: the angular exponent β > 0.
         r0: the characteristic jet radius R0 of the normalisation.
@@ -186,3 +187,8 @@ def tau21(taus: ak.Array) -> ak.Array:
 def tau32(taus: ak.Array) -> ak.Array:
     """τ32 = τ3/τ2 from :func:`nsubjettiness` output; NaN where τ2 = 0."""
     return _ratio(taus[..., 2], taus[..., 1])
+
+
+def tau43(taus: ak.Array) -> ak.Array:
+    """τ43 = τ4/τ3 from :func:`nsubjettiness` output with ``nmax ≥ 4``; NaN where τ3 = 0."""
+    return _ratio(taus[..., 3], taus[..., 2])
