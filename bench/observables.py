@@ -8,7 +8,10 @@ with the defaults), it prints jets/s for
 - τ1..τ4 (OnePass-kT), C2 and D2 (β = 1) and soft-drop mass: jetad against fjcontrib through
   scikit-hep fastjet (the C/A clustering fastjet needs is counted in its time); goal ≥ 2×;
 - every EFP with d ≤ 5: jetad's batched variable elimination against one einsum per graph per
-  jet with a precomputed contraction path (energyflow's algorithm); goal ≥ 50×.
+  jet with a precomputed contraction path (energyflow's algorithm); goal ≥ 50×;
+- the ``svj8`` observables (τ1..τ3, EFP d = 1, ECFs at β = 0.5, soft drop) with the jets
+  flattened once and shared (``flatten_jets``, as the feature set does) against each
+  observable flattening them itself (``--svj8-only`` runs just this).
 
 The per-jet EFP reference runs on a subsample, since its rate does not depend on the jet count.
 Samples are generated once into bench/.cache.
@@ -28,7 +31,14 @@ import numpy as np
 
 from jetad.constituents import fatjet_constituents
 from jetad.generate import generate
-from jetad.observables import efp, efp_graphs, energy_correlations, nsubjettiness, soft_drop
+from jetad.observables import (
+    efp,
+    efp_graphs,
+    energy_correlations,
+    flatten_jets,
+    nsubjettiness,
+    soft_drop,
+)
 
 CACHE = Path(__file__).parent / ".cache"
 
@@ -179,12 +189,42 @@ def bench_efp(jets: ak.Array, reference_jets: int) -> None:
     )
 
 
+def bench_svj8(jets: ak.Array, repeats: int = 3) -> None:
+    def observables(source):
+        return (nsubjettiness(source, nmax=3), efp(source, "d==1"),
+                energy_correlations(source, beta=0.5), soft_drop(source))  # fmt: skip
+
+    def best(run) -> float:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    observables(jets[:5])  # compile the kernels first
+    events = ak.unflatten(jets, np.full(len(jets) // 2, 2))  # events × 2 jets, as in svj8
+    apart = best(lambda: observables(events))
+    shared = best(lambda: observables(flatten_jets(events)))
+    same = all(ak.array_equal(a, b, equal_nan=True)
+               for a, b in zip(observables(events), observables(flatten_jets(events)),
+                               strict=True))  # fmt: skip
+    print(f"\nsvj8 observables on {2 * (len(jets) // 2)} jets (events × 2 jets):")
+    print(f"  each flattening its own  {rate(len(events) * 2, apart)}")
+    print(f"  one shared flattening    {rate(len(events) * 2, shared)}   "
+          f"ratio {apart / shared:.2f}x   identical: {same}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=3000, help="events per sample")
     parser.add_argument("--efp-reference-jets", type=int, default=1000)
+    parser.add_argument("--svj8-only", action="store_true")
     args = parser.parse_args()
     jets = jets_from_samples(args.events)
+    bench_svj8(jets[: 2 * (len(jets) // 2)])
+    if args.svj8_only:
+        return
     bench_substructure(jets)
     bench_efp(jets, args.efp_reference_jets)
 
