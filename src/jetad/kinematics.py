@@ -1,9 +1,11 @@
 """Kinematics shared by every stage: four-momenta, invariant masses, Δφ wrapped into (−π, π],
 and ΔR, in GeV and radians.
 
-Written with numpy ufuncs on awkward arrays rather than through ``vector``'s behaviours: the
-same formulas, without building ``Momentum4D`` records for every intermediate sum, and they
-run unchanged on dask-awkward collections.
+Written with numpy ufuncs on awkward arrays rather than through ``vector``'s behaviours:
+``python bench/observables.py --svj8-only`` times the jet mass of the constituent sum both
+ways (about as fast; vector 1.63 s against 1.51 s for 200k jets of 1–60 particles in a first
+measurement), and the ufuncs keep the processors' histograms bit-identical to those before
+this module (``tests/test_processor_reference.py``) and run unchanged on dask-awkward.
 """
 
 from __future__ import annotations

@@ -246,10 +246,11 @@ def plot_sculpting(h, outdir: Path, name: str) -> list[Path]:
             decades = np.log10(highest / lowest)
             top.set(yscale="log", ylabel="normalised events / GeV",
                     xlim=(mass.edges[filled[0]], mass.edges[filled[-1] + 1]),
-                    ylim=(0.5 * lowest, highest * 10 ** (1.1 * decades + 0.3)))  # legend room
-            top.legend(fontsize="xx-small", loc="upper right")
+                    ylim=(0.5 * lowest, highest * 10 ** (0.5 * decades + 0.8)))  # legend room
+            top.legend(fontsize="xx-small", loc="upper right", title=dataset,
+                       title_fontsize="x-small")  # fmt: skip
             mplhep.label.exp_label(exp="jetad", loc=0, data=True, ax=top,
-                                   rlabel=f"{dataset} (13 TeV)")  # fmt: skip
+                                   rlabel="(13 TeV)")  # fmt: skip
             bottom.axhline(1, color="black", linewidth=0.8)
             bottom.set(ylim=(0, 3), ylabel="cut / no cut", xlabel=mass.label or mass.name)
         fig.tight_layout()
