@@ -1,11 +1,13 @@
 """Kinematics shared by every stage: four-momenta, invariant masses, Δφ wrapped into (−π, π],
 and ΔR, in GeV and radians.
 
-Written with numpy ufuncs on awkward arrays rather than through ``vector``'s behaviours:
-``python bench/observables.py --svj8-only`` times the jet mass of the constituent sum both
-ways (about as fast; vector 1.63 s against 1.51 s for 200k jets of 1–60 particles in a first
-measurement), and the ufuncs keep the processors' histograms bit-identical to those before
-this module (``tests/test_processor_reference.py``) and run unchanged on dask-awkward.
+Written with numpy ufuncs on awkward arrays in float64 rather than through ``vector``'s
+behaviours: ``python bench/observables.py --svj8-only`` times the jet mass of the constituent
+sum both ways on 11,790 generated AK8 jets: vector is 1.7× faster on NanoAOD's float32 columns
+because it stays in float32, and differs by up to 0.36 GeV; float64 is the precision the
+observables are tested at against fjcontrib. The ufuncs also keep the processors' histograms
+bit-identical to those before this module (``tests/test_processor_reference.py``) and run
+unchanged on dask-awkward.
 """
 
 from __future__ import annotations
