@@ -229,12 +229,14 @@ def plot_sculpting(h, outdir: Path, name: str) -> list[Path]:
             shape_before = before / before.sum() / widths
             measures = sculpting(h, dataset, model)
             mplhep.histplot(shape_before, mass.edges, ax=top, color="black", label="no cut")
+            peak = shape_before.max()  # the highest of every plotted shape
             for colour, cut in zip(CUT_COLOURS, h.axes["cut"], strict=False):  # as in NAME_MODEL
                 after, variances = one[{"cut": cut}].values(), one[{"cut": cut}].variances()
                 effective = after.sum() ** 2 / max(variances.sum(), 1e-300)
                 if cut == "none" or effective < MIN_SHAPE_EVENTS:  # a shape of noise only
                     continue
                 shape = after / after.sum() / widths
+                peak = max(peak, shape.max())
                 m = measures[cut]
                 label = f"{cut}: kept {m['efficiency']:.1%}, JS = {m['js_divergence']:.3f}"
                 mplhep.histplot(shape, mass.edges, ax=top, label=label, color=colour)
@@ -242,11 +244,13 @@ def plot_sculpting(h, outdir: Path, name: str) -> list[Path]:
                     ratio = np.where(shape_before > 0, shape / shape_before, np.nan)
                 mplhep.histplot(ratio, mass.edges, ax=bottom, color=colour)
             filled = np.nonzero(before)[0]
-            lowest, highest = shape_before[before > 0].min(), shape_before.max()
-            decades = np.log10(highest / lowest)
+            lowest = shape_before[before > 0].min()
+            entries = len(top.get_legend_handles_labels()[1]) + 1  # and the title
+            legend = min(0.08 * entries + 0.05, 0.75)  # the axis height the legend takes
+            span = np.log10(2 * peak / lowest) / (1 - legend)  # decades, spectra below it
             top.set(yscale="log", ylabel="normalised events / GeV",
                     xlim=(mass.edges[filled[0]], mass.edges[filled[-1] + 1]),
-                    ylim=(0.5 * lowest, highest * 10 ** (0.5 * decades + 0.8)))  # legend room
+                    ylim=(0.5 * lowest, 0.5 * lowest * 10**span))
             top.legend(fontsize="xx-small", loc="upper right", title=dataset,
                        title_fontsize="x-small")  # fmt: skip
             mplhep.label.exp_label(exp="jetad", loc=0, data=True, ax=top,
