@@ -69,6 +69,12 @@ class Analysis:
             )
         return self.processor_class()(dict(models), **{**self.options, **options})
 
+    def check_executor(self, executor: str, **options) -> None:
+        """One line when ``executor`` cannot run this analysis with ``options``."""
+        if executor == "dask-awkward" and not (self.dask_awkward
+                                               and options.get("jets", "fatjet") == "fatjet"):
+            raise ValueError("--executor dask-awkward runs the dijet analysis with --jets fatjet")
+
     def line(self) -> str:
         """One help line: name, class, features, histograms."""
         return (f"{self.name:7s} {self.processor}: {self.fills} "

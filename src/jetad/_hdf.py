@@ -71,14 +71,10 @@ def table_branches(
     ``luminosityBlock`` (the block, from 1), ``event`` (the row, from 1), ``genWeight`` 1,
     ``PFCands``, ``FatJet`` with their ``FatJetPFCands`` links (``index``: events × jets ×
     constituents) and ``Truth_label``."""
-    from jetad.generate.reconstruction import constituent_links
+    from jetad.generate.reconstruction import constituent_links, event_ids
 
-    n = len(particles)
     return {
-        "run": np.ones(n, dtype=np.uint32),
-        "luminosityBlock": np.full(n, block + 1, dtype=np.uint32),
-        "event": np.arange(start + 1, start + n + 1, dtype=np.uint64),
-        "genWeight": np.ones(n, dtype=np.float32),
+        **event_ids(len(particles), block, start),
         "PFCands": particles,
         "FatJet": fatjets,
         "FatJetPFCands": constituent_links(index),

@@ -41,8 +41,9 @@ from typing import Literal
 import awkward as ak
 import numpy as np
 
+from jetad._dask import is_dask
 from jetad.constituents import fatjet_constituents, has_constituents
-from jetad.kinematics import four_momenta, invariant_mass, summed
+from jetad.kinematics import invariant_mass
 from jetad.observables import (
     axes,
     dijet_features,
@@ -54,7 +55,7 @@ from jetad.observables import (
     soft_drop,
 )
 from jetad.observables._batch import flatten_jets
-from jetad.observables.constituent_images import COMPONENTS, leading_constituents
+from jetad.observables.constituent_images import COMPONENTS, jet_frame_images
 from jetad.observables.dijet import DijetSelection
 from jetad.observables.lepton_trigger import FEATURES as HLT21_NAMES
 from jetad.observables.lepton_trigger import NANO_ISOLATION
@@ -183,8 +184,16 @@ def _constituents20(
     events: ak.Array, constituents: ak.Array | None = None, jets: ak.Array | None = None
 ) -> ak.Array:
     jets = _constituents(events, constituents)
-    images = leading_constituents(jets, n=20)
-    px, py, pz, energy = summed(four_momenta(jets))  # the jet: the sum of its constituents
+    if is_dask(jets):
+        import dask_awkward as dak
+
+        return dak.map_partitions(_jet_images, jets)
+    return _jet_images(jets)
+
+
+def _jet_images(jets: ak.Array) -> ak.Array:
+    # one four-momentum pass: the images and the jet (the sum of its constituents)
+    images, (px, py, pz, energy) = jet_frame_images(jets, n=20)
     return ak.zip(
         {
             **{

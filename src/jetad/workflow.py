@@ -196,9 +196,7 @@ def run_analysis(
     from jetad.processors import get_analysis
 
     chosen = get_analysis(analysis)
-    if executor == "dask-awkward" and not (chosen.dask_awkward
-                                           and options.get("jets", "fatjet") == "fatjet"):
-        raise ValueError("--executor dask-awkward runs the dijet analysis with --jets fatjet")
+    chosen.check_executor(executor, **options)
     files = fileset if isinstance(fileset, Mapping) else load_fileset(fileset)
     instance = chosen.build(models, **options)
     if executor == "dask-awkward":

@@ -51,10 +51,12 @@ def run_command(analysis, fileset, models, executor, scheduler, workers, dashboa
     from jetad.workflow import run_analysis
 
     _writable(output)
-    options = {"jets": jets} if "jets" in get_analysis(analysis).options else {}
-    if executor == "dask-awkward" and not (get_analysis(analysis).dask_awkward
-                                           and jets == "fatjet"):  # fmt: skip
-        raise click.UsageError("--executor dask-awkward runs the dijet analysis with --jets fatjet")
+    chosen = get_analysis(analysis)
+    options = {"jets": jets} if "jets" in chosen.options else {}
+    try:
+        chosen.check_executor(executor, jets=jets)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
     try:
         paths, _ = run_analysis(
             analysis, fileset, _named_models(models), output, executor, scheduler, workers,

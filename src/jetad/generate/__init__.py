@@ -35,6 +35,7 @@ from jetad.generate.reconstruction import (
     BTagModel,
     btag_ak4,
     constituent_links,
+    event_ids,
     jet_id,
     leptons,
     missing_momentum,
@@ -137,10 +138,7 @@ def simulate_block(
     genmet_pt, genmet_phi = invisible_momentum(truth.final)
     n = len(pf)
     branches = {
-        "run": np.ones(n, dtype=np.uint32),
-        "luminosityBlock": np.full(n, block + 1, dtype=np.uint32),
-        "event": np.arange(first_event + 1, first_event + n + 1, dtype=np.uint64),
-        "genWeight": np.ones(n, dtype=np.float32),
+        **event_ids(n, block, first_event),
         "PFCands": pf,
         "FatJet": fatjets,
         "FatJetPFCands": constituent_links(fat_index),

@@ -160,3 +160,15 @@ def jet_id(pf: ak.Array, index: ak.Array) -> dict[str, ak.Array]:
     veto = tight & (fractions["muEF"] < 0.80) & (fractions["chEmEF"] < 0.80)
     jet_id = ak.values_astype(2 * tight + 4 * veto, np.int32)
     return {**fractions, "jetId": jet_id}
+
+
+def event_ids(n: int, block: int, first_event: int) -> dict[str, np.ndarray]:
+    """NanoAOD's event identifiers and unit ``genWeight`` of ``n`` events of a block:
+    ``run`` 1, ``luminosityBlock`` the block (from 1), ``event`` numbered from
+    ``first_event + 1``."""
+    return {
+        "run": np.ones(n, dtype=np.uint32),
+        "luminosityBlock": np.full(n, block + 1, dtype=np.uint32),
+        "event": np.arange(first_event + 1, first_event + n + 1, dtype=np.uint64),
+        "genWeight": np.ones(n, dtype=np.float32),
+    }

@@ -19,7 +19,7 @@ import numpy as np
 from jetad._dask import is_dask
 from jetad.kinematics import four_momenta
 
-__all__ = ["COMPONENTS", "leading_constituents"]
+__all__ = ["COMPONENTS", "jet_frame_images", "leading_constituents"]
 
 COMPONENTS = ("E", "px", "py", "pz")
 
@@ -38,6 +38,12 @@ def leading_constituents(constituents: ak.Array, n: int = 20) -> ak.Array:
         import dask_awkward as dak
 
         return dak.map_partitions(leading_constituents, constituents, n)
+    return jet_frame_images(constituents, n)[0]
+
+
+def jet_frame_images(constituents: ak.Array, n: int = 20) -> tuple[ak.Array, tuple]:
+    """:func:`leading_constituents` and the jets' ``(px, py, pz, E)`` (the constituent sums,
+    GeV) from the same four-momenta, for callers that need both."""
     p4 = four_momenta(constituents)
     px, py, pz, energy = p4.px, p4.py, p4.pz, p4.E
     jet_px, jet_py = ak.sum(px, axis=-1), ak.sum(py, axis=-1)
@@ -62,4 +68,5 @@ def leading_constituents(constituents: ak.Array, n: int = 20) -> ak.Array:
         ak.fill_none(ak.pad_none(c[order], n, axis=-1, clip=True), 0.0) for c in (e, x, y, z)
     ]
     stacked = ak.concatenate([c[..., np.newaxis] for c in columns], axis=-1)
-    return ak.to_regular(ak.to_regular(stacked, axis=-1), axis=-2)
+    images = ak.to_regular(ak.to_regular(stacked, axis=-1), axis=-2)
+    return images, (jet_px, jet_py, jet_pz, jet_e)
