@@ -28,10 +28,6 @@ from jetad.bumphunt import (
     RESOLUTION,
     WIDTHS,
     Spectrum,
-    _fit,
-    _Integrator,
-    _Likelihood,
-    _starting_values,
     bump_hunt,
     fit_background,
     fit_start,
@@ -39,6 +35,7 @@ from jetad.bumphunt import (
     scan,
     spurious_signal,
 )
+from jetad.bumphunt.fit import _fit, _Integrator, _Likelihood, _starting_values
 from jetad.histograms import MJJ_EDGES
 
 vector.register_awkward()

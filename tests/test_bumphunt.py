@@ -58,7 +58,7 @@ def test_newton_minimum_is_iminuits_extended_binned_nll_minimum(n_parameters):
     from iminuit import Minuit
     from iminuit.cost import ExtendedBinnedNLL
 
-    from jetad.bumphunt import _fit, _Integrator, _starting_values
+    from jetad.bumphunt.fit import _fit, _Integrator, _starting_values
 
     rng = np.random.default_rng(11)
     events = rng.poisson(background(3e5))[:24]  # every bin filled
@@ -136,7 +136,8 @@ def test_a_5_sigma_bump_is_found_in_the_right_window_with_every_width():
 def test_score_z_is_the_profile_likelihood_ratio(z_injected):
     """The local Z of each window (a score test at the background-only fit) against the
     profile likelihood ratio of the signal-plus-background fit it stands for."""
-    from jetad.bumphunt import _fit_effective, _Integrator, _score_scan, _signal_fit
+    from jetad.bumphunt.fit import _fit_effective, _Integrator
+    from jetad.bumphunt.hunt import _score_scan, _signal_fit
 
     expected = background(1e5)
     spectrum = poisson(expected + signal_for(z_injected, expected), 2)
