@@ -6,6 +6,7 @@
 - :mod:`.wnae`: Langevin sampling, the NAE and the WNAE
 - :mod:`.hltvae`: the ℓ+X VAE with per-feature likelihoods
 - :mod:`.stopping`: the KL-peak and minimum rules for choosing the epoch, the divergence test
+- :mod:`.config`: the training settings (each model's published defaults) and results
 - :mod:`.training`: deterministic training of single models and seed ensembles, with the
   divergence policy
 - :mod:`.stacked`: ensemble members trained together as stacked weight tensors
