@@ -8,8 +8,8 @@ from coffea.analysis_tools import PackedSelection
 
 from jetad._dask import is_dask
 from jetad.datasets import require_branches
+from jetad.features import FEATURE_SETS
 from jetad.histograms import feature_histogram, fill_analysis
-from jetad.observables import lepton_trigger_features
 from jetad.observables.lepton_trigger import DEFAULT_ERA, btag_working_point
 from jetad.scoring import load_scorers, primary_scores
 
@@ -49,6 +49,8 @@ class LeptonTriggerProcessor(processor.ProcessorABC):
             samples emulate, by default).
     """
 
+    feature_set = FEATURE_SETS["hlt21"]
+
     def __init__(self, models: dict[str, str], btag: str | tuple[str, float] = DEFAULT_ERA):
         self.btag = btag_working_point(btag)
         self.scorers = load_scorers(models)
@@ -58,10 +60,13 @@ class LeptonTriggerProcessor(processor.ProcessorABC):
                     f"model {name!r} was trained on {scorer.metadata['feature_set']!r}; "
                     "the ℓ+X processor needs hlt21 or hlt18_nano"
                 )
+        # one computation for every model: hlt18_nano's NanoAOD isolation comes beside hlt21
+        wanted = [*KEY_FEATURES, *(n for s in self.scorers.values() for n in s.features)]
+        self.also = tuple(dict.fromkeys(n for n in wanted if n not in self.feature_set.names))
 
     def process(self, events):
         require_branches(events, {**NEEDED, "Jet": (*NEEDED["Jet"], self.btag[0])})
-        features = lepton_trigger_features(events, btag=self.btag)
+        features = self.feature_set(events, also=self.also, btag=self.btag)
         selection = PackedSelection()
         selection.add("one lepton", ~ak.is_none(features))
         passed = selection.all(*CUTS)

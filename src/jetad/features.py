@@ -57,8 +57,8 @@ from jetad.observables import (
 from jetad.observables._batch import flatten_jets
 from jetad.observables.constituent_images import COMPONENTS, jet_frame_images
 from jetad.observables.dijet import DijetSelection
+from jetad.observables.lepton_trigger import DEFAULT_ERA, NANO_ISOLATION
 from jetad.observables.lepton_trigger import FEATURES as HLT21_NAMES
-from jetad.observables.lepton_trigger import NANO_ISOLATION
 
 __all__ = [
     "FEATURE_SETS",
@@ -115,6 +115,7 @@ class FeatureSet:
         constituents: ak.Array | None = None,
         also: tuple[str, ...] = (),
         jets: ak.Array | None = None,
+        **options,
     ) -> ak.Array:
         """The features of ``events`` as records with exactly :attr:`names`, in order, then
         the ``also`` fields the computation gives beside them (e.g. ``mjj`` of ``lhco``).
@@ -129,11 +130,12 @@ class FeatureSet:
             also: fields that are not model inputs, such as the mass a cut is decorrelated on.
             jets: the jets (``events × jets``, ordered by pT) to use instead of
                 ``events.FatJet``, e.g. reclustered ones; aligned with ``constituents``.
+            options: options of the computation, e.g. ``btag`` (era or ``(branch,
+                threshold)``) of ``hlt21`` and ``hlt18_nano``.
         """
-        if jets is None:
-            table = self.compute(events, constituents)
-        else:  # only then, so a custom compute(events, constituents=None) keeps working
-            table = self.compute(events, constituents, jets=jets)
+        if jets is not None:  # only then, so a custom compute(events, constituents=None) works
+            options["jets"] = jets
+        table = self.compute(events, constituents, **options)
         missing = [n for n in (*self.names, *also) if n not in ak.fields(table)]
         if missing:
             raise ValueError(f"feature set {self.name!r} did not compute {', '.join(missing)}")
@@ -175,9 +177,12 @@ def _svj8(
 
 
 def _hlt21(
-    events: ak.Array, constituents: ak.Array | None = None, jets: ak.Array | None = None
+    events: ak.Array,
+    constituents: ak.Array | None = None,
+    jets: ak.Array | None = None,
+    btag: str | tuple[str, float] = DEFAULT_ERA,
 ) -> ak.Array:
-    return lepton_trigger_features(events)
+    return lepton_trigger_features(events, btag=btag)
 
 
 def _constituents20(

@@ -25,7 +25,7 @@ import numpy as np
 
 from jetad._dask import is_dask
 from jetad.kinematics import four_momenta, invariant_mass
-from jetad.observables.nsubjettiness import nsubjettiness, tau21, tau32
+from jetad.observables.nsubjettiness import nsubjettiness
 
 __all__ = [
     "DijetSelection",
@@ -42,12 +42,18 @@ def stored_nsubjettiness(jets: ak.Array) -> ak.Array:
     Raises:
         ValueError: naming the missing branches.
     """
-    names = ("tau1", "tau2", "tau3")
-    missing = [f"FatJet_{n}" for n in names if n not in jets.fields]
+    _require_stored_taus(jets)
+    columns = [ak.values_astype(jets[n], np.float64)[..., np.newaxis] for n in _STORED_TAUS]
+    return ak.concatenate(columns, axis=-1)
+
+
+_STORED_TAUS = ("tau1", "tau2", "tau3")
+
+
+def _require_stored_taus(jets: ak.Array) -> None:
+    missing = [f"FatJet_{n}" for n in _STORED_TAUS if n not in jets.fields]
     if missing:
         raise ValueError(f"no constituents and no stored N-subjettiness: {', '.join(missing)}")
-    columns = [ak.values_astype(jets[n], np.float64)[..., np.newaxis] for n in names]
-    return ak.concatenate(columns, axis=-1)
 
 
 def dijet_kinematics(jets: ak.Array) -> tuple[ak.Array, ak.Array]:
@@ -122,36 +128,77 @@ def dijet_features(jets: ak.Array, constituents: ak.Array | None = None) -> ak.A
         import dask_awkward as dak
 
         return dak.map_partitions(dijet_features, jets, constituents)
-    has_two = ak.num(jets, axis=1) >= 2
+    if ak.backend(jets) == "typetracer":  # the exact output form, nothing computed
+        return _on_length_zero(dijet_features, jets, constituents)
+    # The two leading jets of the events that have them, as (events, 2) numpy columns: the
+    # features are a few numbers per event, and awkward's per-call cost on such small arrays
+    # was most of this function's time outside τ_N (bench/pipeline.py)
+    has_two = ak.to_numpy(ak.num(jets, axis=1) >= 2)
+    pair = jets[has_two][:, :2]
+
+    def leading(values: ak.Array) -> np.ndarray:
+        return ak.to_numpy(ak.flatten(values, axis=1)).reshape(len(pair), 2)
+
     if constituents is None:
-        taus = stored_nsubjettiness(jets[:, :2])
+        _require_stored_taus(pair)
+        stored = [leading(pair[n]).astype(np.float64) for n in _STORED_TAUS]
+        taus = np.stack(stored, axis=-1)
     else:
-        taus = nsubjettiness(constituents[:, :2], nmax=3)
-    per_jet = {
-        "mass": ak.values_astype(jets.mass, np.float64),
-        "pt": jets.pt,
-        "eta": jets.eta,
-        "tau21": tau21(taus),
-        "tau32": tau32(taus),
-    }  # plain columns: ak.where on the full jet records would carry every branch along
-    first, second = (
-        {key: ak.firsts(values[:, k : k + 1]) for key, values in per_jet.items()} for k in (0, 1)
-    )
-    swap = first["mass"] < second["mass"]
-    j1 = {key: ak.where(swap, second[key], first[key]) for key in first}
-    j2 = {key: ak.where(swap, first[key], second[key]) for key in first}
+        taus = nsubjettiness(constituents[has_two][:, :2], nmax=3)
+        taus = ak.to_numpy(ak.flatten(taus, axis=1)).reshape(len(pair), 2, 3)
+    pt, eta, phi = (leading(pair[n]) for n in ("pt", "eta", "phi"))
+    mass = leading(pair.mass).astype(np.float64)
+    tau21_pair, tau32_pair = _ratio(taus[..., 1], taus[..., 0]), _ratio(taus[..., 2], taus[..., 1])
+    heavier = np.where(mass[:, 0] < mass[:, 1], 1, 0)  # j1 is the heavier jet
+    rows = np.arange(len(pair))
+
+    def j1_j2(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return values[rows, heavier], values[rows, 1 - heavier]
+
+    pt64, eta64, phi64 = (a.astype(np.float64) for a in (pt, eta, phi))
+    px, py, pz = pt64 * np.cos(phi64), pt64 * np.sin(phi64), pt64 * np.sinh(eta64)
+    energy = np.sqrt(px**2 + py**2 + pz**2 + mass**2)
+    summed = (c[:, 0] + c[:, 1] for c in (px, py, pz, energy))  # as ak.sum over the two
+    (mj1, mj2), (eta1, eta2), (ptj1, ptj2) = j1_j2(mass), j1_j2(eta), j1_j2(pt)
+    (tau21_j1, tau21_j2), (tau32_j1, tau32_j2) = j1_j2(tau21_pair), j1_j2(tau32_pair)
     features = ak.zip(
         {
-            "mj1": j1["mass"],
-            "mj2": j2["mass"],
-            "tau21_j1": j1["tau21"],
-            "tau21_j2": j2["tau21"],
-            "tau32_j1": j1["tau32"],
-            "tau32_j2": j2["tau32"],
-            "mjj": dijet_mass(jets),
-            "deta": abs(j1["eta"] - j2["eta"]),
-            "ptj1": j1["pt"],
-            "ptj2": j2["pt"],
+            "mj1": mj1,
+            "mj2": mj2,
+            "tau21_j1": tau21_j1,
+            "tau21_j2": tau21_j2,
+            "tau32_j1": tau32_j1,
+            "tau32_j2": tau32_j2,
+            "mjj": invariant_mass(*summed),
+            "deta": abs(eta1 - eta2),
+            "ptj1": ptj1,
+            "ptj2": ptj2,
         }
     )
-    return ak.mask(features, has_two)
+    index = np.where(has_two, np.cumsum(has_two) - 1, -1)
+    return ak.Array(ak.contents.IndexedOptionArray(ak.index.Index64(index), features.layout))
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, NaN where the denominator is 0 (as :func:`tau21`)."""
+    positive = denominator > 0
+    return np.where(positive, numerator / np.where(positive, denominator, 1), np.nan)
+
+
+def _on_length_zero(function, jets: ak.Array, constituents: ak.Array | None) -> ak.Array:
+    """``function``'s output form on typetracers (dask-awkward graph building): the columns it
+    reads are touched and it runs on length-zero arrays of the same forms."""
+    kinematics = ("pt", "eta", "phi", "mass")
+    touched = [(jets, kinematics + (_STORED_TAUS if constituents is None else ()))]
+    if constituents is not None:
+        touched.append((constituents, kinematics))
+    for array, fields in touched:
+        for field in fields:
+            if field in ak.fields(array):
+                ak.typetracer.touch_data(array[field])
+    zero = [
+        None if a is None else ak.Array(a.layout.form.length_zero_array(), behavior=a.behavior)
+        for a in (jets, constituents)
+    ]
+    result = function(*zero)
+    return ak.Array(result.layout.to_typetracer(forget_length=True))
