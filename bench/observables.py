@@ -22,7 +22,10 @@ Samples are generated once into bench/.cache.
 from __future__ import annotations
 
 import argparse
+import ast
 import string
+import subprocess
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -191,6 +194,67 @@ def bench_efp(jets: ak.Array, reference_jets: int) -> None:
     )
 
 
+def _prime_components(edges: list[tuple[int, int]]) -> tuple:
+    """A graph as the sorted canonical edge lists of its connected components (the key of
+    :class:`~jetad.observables.efp_graphs.Graph`'s ``components``)."""
+    from jetad.observables.efp_graphs import _canonical
+
+    if not edges:
+        return ((),)
+    vertices = sorted({v for e in edges for v in e})
+    group = {v: v for v in vertices}
+
+    def root(v):
+        while group[v] != v:
+            v = group[v]
+        return v
+
+    for a, b in edges:
+        group[root(a)] = root(b)
+    components = {}
+    for a, b in edges:
+        components.setdefault(root(a), []).append((a, b))
+    found = []
+    for component in components.values():
+        labels = {v: k for k, v in enumerate(sorted({v for e in component for v in e}))}
+        relabelled = tuple(tuple(sorted((labels[a], labels[b]))) for a, b in component)
+        found.append(_canonical(relabelled, len(labels)))
+    return tuple(sorted(found))
+
+
+def bench_energyflow(jets: ak.Array, python: str, n_jets: int) -> None:
+    """jetad's EFPs against the energyflow package itself, on the same jets, one core each
+    (energyflow in its own environment, through ``_energyflow_efp.py``)."""
+    from threadpoolctl import threadpool_limits
+
+    from jetad.observables._batch import flatten_jets
+
+    sample = jets[:n_jets]
+    batch = flatten_jets(sample).batch
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "jets.npz", Path(tmp) / "efp.npz"
+        np.savez(source, counts=np.diff(batch.offsets), pt=batch.pt, rap=batch.rap,
+                 phi=batch.phi)  # fmt: skip
+        script = Path(__file__).with_name("_energyflow_efp.py")
+        subprocess.run([python, str(script), str(source), str(target)], check=True)
+        theirs = dict(np.load(target))
+    with threadpool_limits(1):
+        efp(sample[:5])
+        start = time.perf_counter()
+        ours = ak.to_numpy(efp(sample, "d<=5"))
+        seconds = time.perf_counter() - start
+    columns = {tuple(sorted(g.components)): k for k, g in enumerate(efp_graphs("d<=5"))}
+    order = [columns[_prime_components(ast.literal_eval(str(t)))] for t in theirs["edges"]]
+    reference = theirs["values"]
+    mine = ours[:, order]
+    difference = np.max(np.abs(mine - reference) / np.maximum(np.abs(reference), 1e-300))
+    print(f"\nEFP d<=5 against energyflow {theirs['version']} (one core each, {len(sample)} jets)")
+    print(f"{'jetad batched':32s} {rate(len(sample), seconds)}")
+    print(f"{'energyflow EFPSet.batch_compute':32s} {rate(len(sample), float(theirs['seconds']))}")
+    print(f"{'ratio':32s} {float(theirs['seconds']) / seconds:10.1f}x; "
+          f"max relative difference {difference:.1e}")  # fmt: skip
+
+
 def bench_svj8(jets: ak.Array, repeats: int = 3) -> None:
     def observables(source):
         return (nsubjettiness(source, nmax=3), efp(source, "d==1"),
@@ -252,8 +316,17 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=3000, help="events per sample")
     parser.add_argument("--efp-reference-jets", type=int, default=1000)
     parser.add_argument("--svj8-only", action="store_true")
+    parser.add_argument("--energyflow-python", metavar="PY",
+                        help="a Python with energyflow installed (its own venv: it pins "
+                             "numpy < 2), to compare the EFPs against the package itself")
+    parser.add_argument("--energyflow-jets", type=int, default=2000)
+    parser.add_argument("--energyflow-only", action="store_true")
     args = parser.parse_args()
     jets = jets_from_samples(args.events)
+    if args.energyflow_python:
+        bench_energyflow(jets, args.energyflow_python, args.energyflow_jets)
+        if args.energyflow_only:
+            return
     bench_svj8(jets[: 2 * (len(jets) // 2)])
     bench_kinematics(jets)
     if args.svj8_only:

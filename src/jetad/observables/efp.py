@@ -30,8 +30,10 @@ from jetad.observables.efp_graphs import Edges, Graph, efp_graphs
 
 __all__ = ["efp", "efp_graphs", "efp_names"]
 
-#: Upper bound on block size × n² (float64 entries per cached matrix).
-_BLOCK_ENTRIES = 1 << 20
+#: Upper bound on block size × n² (float64 entries per cached matrix): 1 MiB matrices keep a
+#: block's working set near the cache; measured 1.29× faster than 8 MiB (2^20 entries) and
+#: faster than 2^16 or 2^15 on 3000 AK8 jets, one thread.
+_BLOCK_ENTRIES = 1 << 17
 
 
 def _transpose(expr: tuple) -> tuple:
