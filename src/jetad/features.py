@@ -159,8 +159,8 @@ def _svj8(
     events: ak.Array, constituents: ak.Array | None = None, jets: ak.Array | None = None
 ) -> ak.Array:
     jets = _constituents(events, constituents)
-    shape = axes(jets)
-    flat = flatten_jets(jets)  # one flattening for τ_N, EFP, ECF and soft drop
+    flat = flatten_jets(jets)  # one flattening for the shapes, τ_N, EFP, ECF and soft drop
+    shape = axes(flat)
     taus = nsubjettiness(flat, nmax=3)
     return ak.zip(
         {
@@ -168,7 +168,7 @@ def _svj8(
             "axis_minor": shape.minor,
             "efp1": efp(flat, "d==1")[..., 0],
             "c2_b05": energy_correlations(flat, beta=0.5).c2,
-            "ptd": ptd(jets),
+            "ptd": ptd(flat),
             "msoftdrop": soft_drop(flat).msoftdrop,
             "tau2": taus[..., 1],
             "tau3": taus[..., 2],
