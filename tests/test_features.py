@@ -68,3 +68,20 @@ def test_leading_constituents_frame(fixture_events):
     full = ak.to_numpy(leading_constituents(flat, n=int(ak.max(ak.num(flat)))))
     assert np.allclose(full[:, :, 2].sum(axis=1), 0, atol=1e-6)  # jet py = 0 after rotation
     assert np.allclose(full[:, :, 3].sum(axis=1), 0, atol=1e-6)  # jet pz = 0 after the boost
+
+
+def test_feature_set_options_reach_the_computation(fixture_events):
+    """``btag`` goes through ``FEATURE_SETS["hlt21"]`` to the ℓ+X features (what the lepton
+    processor calls), and also-fields come beside the model inputs."""
+    events = fixture_events["ttbar"]
+    hlt21 = FEATURE_SETS["hlt21"]
+    loose = ak.drop_none(hlt21(events, btag=("btagDeepFlavB", 0.05)))
+    medium = ak.drop_none(hlt21(events))
+    assert ak.fields(medium) == list(hlt21.names)
+    assert ak.all(loose.n_b >= medium.n_b) and ak.sum(loose.n_b) > ak.sum(medium.n_b)
+    nano = FEATURE_SETS["hlt18_nano"].names
+    extra = tuple(n for n in nano if n not in hlt21.names)
+    both = hlt21(events, also=extra)
+    assert ak.fields(both) == [*hlt21.names, *extra]
+    with pytest.raises(ValueError, match="unknown b-tag era '2031'"):
+        hlt21(events, btag="2031")

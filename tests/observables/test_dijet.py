@@ -51,3 +51,20 @@ def test_dijet_kinematics_agree_with_the_features(fixture_events):
     jets = ak.zip({"pt": [[], [700.0], [300.0, 900.0]], "eta": [[], [0.5], [1.5, -0.5]]})
     assert ak.to_list(dijet_kinematics(jets)[0]) == [None, None, 900.0]
     assert ak.to_list(dijet_kinematics(jets)[1]) == [None, None, 2.0]
+
+
+def test_dijet_features_form_on_typetracers(fixture_events):
+    """On typetracers (dask-awkward graph building) the features have the eager form and
+    nothing is computed; events with fewer than two jets stay None eagerly."""
+    events = fixture_events["wprime_xy"]
+    jets, constituents = events.FatJet, fatjet_constituents(events)
+    eager = dijet_features(jets, constituents)
+
+    def typetracer(array):
+        return ak.Array(array.layout.to_typetracer(forget_length=True), behavior=array.behavior)
+
+    lazy = dijet_features(typetracer(jets), typetracer(constituents))
+    assert ak.backend(lazy) == "typetracer"
+    assert lazy.layout.form == eager.layout.form
+    few = ak.num(jets) < 2
+    assert ak.all(ak.is_none(eager) == few)
