@@ -15,6 +15,11 @@ with the defaults), it prints jets/s for
 - the mass of each jet's constituent sum: ``jetad.kinematics`` (numpy ufuncs) against
   ``vector``'s ``Momentum4D`` sum, the choice made in ``jetad.kinematics``.
 
+With ``--energyflow-python PY`` (a Python whose environment has energyflow; it pins
+numpy < 2, so never jetad's), every EFP with d ≤ 5 is also compared against the energyflow
+package itself on the same jets, one core each, through a subprocess
+(``bench/_energyflow_efp.py``); ``--energyflow-only`` runs just that.
+
 The per-jet EFP reference runs on a subsample, since its rate does not depend on the jet count.
 Samples are generated once into bench/.cache.
 """
