@@ -21,6 +21,7 @@ scores a feature table computed by a :class:`jetad.features.FeatureSet`:
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -31,6 +32,11 @@ import torch
 from coffea.ml_tools.torch_wrapper import torch_wrapper
 
 from jetad.models.export import load_metadata, load_model
+
+#: Loaded models by (content digest, device), once per process: coffea ships a processor's
+#: scorers to each chunk without their model (a non-serialisable attribute), and loading the
+#: TorchScript file again for every chunk cost 35 ms a chunk (bench/pipeline.py's profile).
+_LOADED: dict[tuple[str, str], torch.jit.ScriptModule] = {}
 
 __all__ = ["AnomalyScorer", "event_score", "load_scorers", "primary_scores"]
 
@@ -94,8 +100,11 @@ class AnomalyScorer(torch_wrapper):
     def _create_model(self):
         """The model from the bytes read at construction (``torch_wrapper`` reads its path,
         which a worker on another machine does not have)."""
-        model = torch.jit.load(io.BytesIO(self.model_bytes), map_location=self.device)
-        return model.eval()
+        key = (hashlib.sha256(self.model_bytes).hexdigest(), str(self.device))
+        if key not in _LOADED:
+            model = torch.jit.load(io.BytesIO(self.model_bytes), map_location=self.device)
+            _LOADED[key] = model.eval()
+        return _LOADED[key]
 
     def _check_fields(self, table: ak.Array) -> None:
         missing = [n for n in self.features if n not in ak.fields(table)]

@@ -80,8 +80,15 @@ class DijetSelection:
 
     def cuts(self, jets: ak.Array) -> dict[str, ak.Array]:
         """``{"two jets", "leading pT", "delta eta"}`` masks per event, in order."""
-        leading_pt, deta = dijet_kinematics(jets)
         max_deta = np.inf if self.max_deta is None else self.max_deta
+        if not is_dask(jets) and ak.backend(jets) == "cpu":  # eager: numpy masks, same values
+            has_two, pair = _leading_pair(jets)
+            pt, eta = (_pair_columns(pair, n) for n in ("pt", "eta"))
+            passed = np.zeros((2, len(has_two)), dtype=bool)
+            passed[0, has_two] = np.maximum(pt[:, 0], pt[:, 1]) > self.leading_ptmin
+            passed[1, has_two] = abs(eta[:, 0] - eta[:, 1]) < max_deta
+            return {"two jets": has_two, "leading pT": passed[0], "delta eta": passed[1]}
+        leading_pt, deta = dijet_kinematics(jets)
         return {
             "two jets": ~ak.is_none(leading_pt),
             "leading pT": ak.fill_none(leading_pt > self.leading_ptmin, False),
@@ -133,21 +140,17 @@ def dijet_features(jets: ak.Array, constituents: ak.Array | None = None) -> ak.A
     # The two leading jets of the events that have them, as (events, 2) numpy columns: the
     # features are a few numbers per event, and awkward's per-call cost on such small arrays
     # was most of this function's time outside τ_N (bench/pipeline.py)
-    has_two = ak.to_numpy(ak.num(jets, axis=1) >= 2)
-    pair = jets[has_two][:, :2]
-
-    def leading(values: ak.Array) -> np.ndarray:
-        return ak.to_numpy(ak.flatten(values, axis=1)).reshape(len(pair), 2)
+    has_two, pair = _leading_pair(jets)
 
     if constituents is None:
         _require_stored_taus(pair)
-        stored = [leading(pair[n]).astype(np.float64) for n in _STORED_TAUS]
+        stored = [_pair_columns(pair, n).astype(np.float64) for n in _STORED_TAUS]
         taus = np.stack(stored, axis=-1)
     else:
         taus = nsubjettiness(constituents[has_two][:, :2], nmax=3)
         taus = ak.to_numpy(ak.flatten(taus, axis=1)).reshape(len(pair), 2, 3)
-    pt, eta, phi = (leading(pair[n]) for n in ("pt", "eta", "phi"))
-    mass = leading(pair.mass).astype(np.float64)
+    pt, eta, phi = (_pair_columns(pair, n) for n in ("pt", "eta", "phi"))
+    mass = _pair_columns(pair, "mass").astype(np.float64)
     tau21_pair, tau32_pair = _ratio(taus[..., 1], taus[..., 0]), _ratio(taus[..., 2], taus[..., 1])
     heavier = np.where(mass[:, 0] < mass[:, 1], 1, 0)  # j1 is the heavier jet
     rows = np.arange(len(pair))
@@ -177,6 +180,17 @@ def dijet_features(jets: ak.Array, constituents: ak.Array | None = None) -> ak.A
     )
     index = np.where(has_two, np.cumsum(has_two) - 1, -1)
     return ak.Array(ak.contents.IndexedOptionArray(ak.index.Index64(index), features.layout))
+
+
+def _leading_pair(jets: ak.Array) -> tuple[np.ndarray, ak.Array]:
+    """Which events have two jets (numpy), and those events' two leading jets."""
+    has_two = ak.to_numpy(ak.num(jets, axis=1) >= 2)
+    return has_two, jets[has_two][:, :2]
+
+
+def _pair_columns(pair: ak.Array, field: str) -> np.ndarray:
+    """``pair[field]`` of :func:`_leading_pair` as an (events, 2) numpy array."""
+    return ak.to_numpy(ak.flatten(pair[field], axis=1)).reshape(-1, 2)
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
