@@ -187,7 +187,9 @@ def weight_variations(weights) -> dict[str, ak.Array]:
 def cut_masks(score: ak.Array, working_points: Mapping[str, float]) -> dict[str, ak.Array]:
     """``{"none": all, name: score > threshold, …}`` for an event's primary score."""
     passing = {name: score > threshold for name, threshold in working_points.items()}
-    return {"none": ak.ones_like(score, dtype=bool), **passing}
+    everything = (np.ones_like(score, dtype=bool) if isinstance(score, np.ndarray)
+                  else ak.ones_like(score, dtype=bool))  # fmt: skip
+    return {"none": everything, **passing}
 
 
 def fill_with_cuts(
@@ -240,6 +242,12 @@ def fill_scored(
     """
     score_histograms, unscored = {}, {}
     variations = weight_variations(weight)
+    if not lazy:  # eager: numpy columns, the same values (awkward's per-call cost on these
+        # one-number-per-event arrays was most of the fills' time; bench/pipeline.py)
+        values = {k: _numpy(v) for k, v in values.items()}
+        variations = {k: _numpy(v) for k, v in variations.items()}
+        scores = {name: ({c: _numpy(t) for c, t in points.items()}, label, _numpy(score))
+                  for name, (points, label, score) in scores.items()}  # fmt: skip
     for name, (working_points, label, score) in (
         scores or {"none": ({}, "", ak.zeros_like(variations["nominal"]))}
     ).items():
@@ -255,6 +263,15 @@ def fill_scored(
         score_histograms[name] = h
         unscored[f"unscored ({name})"] = count(~np.isfinite(score))
     return score_histograms, unscored
+
+
+def _numpy(values):
+    """An eager one-dimensional awkward array as numpy (NaN where None); anything else as
+    it is."""
+    if not isinstance(values, ak.Array):
+        return values
+    array = ak.to_numpy(values, allow_missing=True)
+    return np.ma.filled(array, np.nan) if np.ma.isMaskedArray(array) else array
 
 
 def truth_counts(is_signal: ak.Array, scores: Mapping[str, tuple]) -> dict:
