@@ -277,6 +277,10 @@ def _numpy(values):
 def truth_counts(is_signal: ak.Array, scores: Mapping[str, tuple]) -> dict:
     """True-signal events selected, and passing each model's working points: how much of an
     injected signal the cuts keep. ``scores`` as in :func:`fill_scored`."""
+    if not is_dask(is_signal):  # eager: numpy, as in fill_scored
+        is_signal = _numpy(is_signal)
+        scores = {name: ({c: _numpy(t) for c, t in points.items()}, label, _numpy(score))
+                  for name, (points, label, score) in scores.items()}  # fmt: skip
     counts = {"signal (truth)": count(is_signal)}
     for name, (working_points, _, score) in scores.items():
         for cut, mask in cut_masks(score, working_points).items():
@@ -287,6 +291,8 @@ def truth_counts(is_signal: ak.Array, scores: Mapping[str, tuple]) -> dict:
 
 def count(mask: ak.Array):
     """The number of True entries of ``mask``: an ``int``, or a lazy scalar for dask."""
+    if isinstance(mask, np.ndarray):
+        return int(np.count_nonzero(mask))
     total = ak.sum(mask, axis=0)
     return total if is_dask(mask) else int(total)
 
