@@ -9,7 +9,7 @@ events, trains a VAE ensemble on the ``lhco`` features of the first, then measur
 1. **per core**: events/s of :class:`DijetAnomalyProcessor` (constituents, τ_N, dijet
    features, scoring, m_jj histograms) with coffea's iterative executor, against the ceiling
    of the same runner reading the same branches and building the same constituents
-   (:class:`CeilingProcessor`); goal ≥ 0.3 of the ceiling;
+   (:class:`CeilingProcessor`); goal ≥ 0.6 of the ceiling (issue 12; 0.3 before it);
    the semivisible-jet processor (svj8 on every AK8 jet: τ_N, EFP, ECF, soft drop, the jets
    flattened once) measured the same way, on the cached ``svj`` and ``ttbar`` samples;
 2. **Dask scaling**: wall time of the dijet processor on a ``LocalCluster`` of 1 and of 2
@@ -146,7 +146,7 @@ def main() -> None:
     print(f"\nqcd_dijet: {args.files} files x {args.events} events, chunks of {args.chunksize}")
     print(f"{'measurement':52s} {'value':>14s} {'reference':>14s} {'ratio':>8s}  goal")
     print(f"{'events/s per core: dijet processor vs ceiling':52s} {full:14.0f} "
-          f"{ceiling:14.0f} {full / ceiling:8.2f}  >= 0.3")  # fmt: skip
+          f"{ceiling:14.0f} {full / ceiling:8.2f}  >= 0.6")  # fmt: skip
     print(f"{f'events/s per core: svj processor vs ceiling ({svj_events})':52s} {svj_full:14.0f} "
           f"{svj_ceiling:14.0f} {svj_full / svj_ceiling:8.2f}")  # fmt: skip
     if args.per_core_only:
