@@ -45,13 +45,12 @@ from jetad._dask import is_dask
 from jetad.constituents import fatjet_constituents, has_constituents
 from jetad.kinematics import invariant_mass
 from jetad.observables import (
-    axes,
     dijet_features,
     efp,
     energy_correlations,
+    jet_shapes,
     lepton_trigger_features,
     nsubjettiness,
-    ptd,
     soft_drop,
 )
 from jetad.observables._batch import flatten_jets
@@ -160,7 +159,7 @@ def _svj8(
 ) -> ak.Array:
     jets = _constituents(events, constituents)
     flat = flatten_jets(jets)  # one flattening for the shapes, τ_N, EFP, ECF and soft drop
-    shape = axes(flat)
+    shape = jet_shapes(flat)  # pTD and the axes in one pass
     taus = nsubjettiness(flat, nmax=3)
     return ak.zip(
         {
@@ -168,7 +167,7 @@ def _svj8(
             "axis_minor": shape.minor,
             "efp1": efp(flat, "d==1")[..., 0],
             "c2_b05": energy_correlations(flat, beta=0.5).c2,
-            "ptd": ptd(flat),
+            "ptd": shape.ptd,
             "msoftdrop": soft_drop(flat).msoftdrop,
             "tau2": taus[..., 1],
             "tau3": taus[..., 2],

@@ -23,7 +23,7 @@ import awkward as ak
 import hist
 import numpy as np
 
-from jetad._dask import is_dask
+from jetad._dask import eager_numpy, is_dask
 
 __all__ = [
     "MASS_AXES",
@@ -242,12 +242,9 @@ def fill_scored(
     """
     score_histograms, unscored = {}, {}
     variations = weight_variations(weight)
-    if not lazy:  # eager: numpy columns, the same values (awkward's per-call cost on these
-        # one-number-per-event arrays was most of the fills' time; bench/pipeline.py)
-        values = {k: _numpy(v) for k, v in values.items()}
-        variations = {k: _numpy(v) for k, v in variations.items()}
-        scores = {name: ({c: _numpy(t) for c, t in points.items()}, label, _numpy(score))
-                  for name, (points, label, score) in scores.items()}  # fmt: skip
+    if not lazy:  # eager: numpy columns, the same values (scores are numpy already)
+        values = {k: eager_numpy(v) for k, v in values.items()}
+        variations = {k: eager_numpy(v) for k, v in variations.items()}
     for name, (working_points, label, score) in (
         scores or {"none": ({}, "", ak.zeros_like(variations["nominal"]))}
     ).items():
@@ -265,22 +262,10 @@ def fill_scored(
     return score_histograms, unscored
 
 
-def _numpy(values):
-    """An eager one-dimensional awkward array as numpy (NaN where None); anything else as
-    it is."""
-    if not isinstance(values, ak.Array):
-        return values
-    array = ak.to_numpy(values, allow_missing=True)
-    return np.ma.filled(array, np.nan) if np.ma.isMaskedArray(array) else array
-
-
 def truth_counts(is_signal: ak.Array, scores: Mapping[str, tuple]) -> dict:
     """True-signal events selected, and passing each model's working points: how much of an
     injected signal the cuts keep. ``scores`` as in :func:`fill_scored`."""
-    if not is_dask(is_signal):  # eager: numpy, as in fill_scored
-        is_signal = _numpy(is_signal)
-        scores = {name: ({c: _numpy(t) for c, t in points.items()}, label, _numpy(score))
-                  for name, (points, label, score) in scores.items()}  # fmt: skip
+    is_signal = eager_numpy(is_signal)
     counts = {"signal (truth)": count(is_signal)}
     for name, (working_points, _, score) in scores.items():
         for cut, mask in cut_masks(score, working_points).items():

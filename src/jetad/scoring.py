@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from coffea.ml_tools.torch_wrapper import torch_wrapper
 
+from jetad._dask import eager_numpy
 from jetad.models.export import load_metadata, load_model
 
 #: Loaded models by (content digest, device), once per process: coffea ships a processor's
@@ -125,7 +126,9 @@ class AnomalyScorer(torch_wrapper):
         rows = ak.flatten(table, axis=1) if table.ndim == 2 else table
         if ak.backend(rows) == "cpu":  # eager or virtual: one numpy matrix, the same values
             # (awkward's per-call cost on each column was most of the scoring time of a chunk)
-            matrix = np.column_stack([_column(rows[name]) for name in self.features])
+            matrix = np.column_stack(
+                [eager_numpy(ak.values_astype(rows[name], np.float32)) for name in self.features]
+            )
             return (ak.from_numpy(matrix.reshape(len(rows), len(self.features))),), {}
         columns = [
             ak.fill_none(ak.values_astype(rows[name], np.float32), np.nan)[:, np.newaxis]
@@ -137,12 +140,6 @@ class AnomalyScorer(torch_wrapper):
         if table.ndim == 2:
             return ak.unflatten(return_array, ak.num(table, axis=1))
         return return_array
-
-
-def _column(values: ak.Array) -> np.ndarray:
-    """A feature column as float32 numpy, NaN where it is None."""
-    values = ak.to_numpy(ak.values_astype(values, np.float32), allow_missing=True)
-    return np.ma.filled(values, np.nan) if np.ma.isMaskedArray(values) else values
 
 
 def load_scorers(
@@ -169,7 +166,8 @@ def primary_scores(
     working_points: Callable[[dict], dict] | None = None,
 ) -> dict[str, tuple[dict, str, ak.Array]]:
     """``{name: (working points, score name, scores)}`` of every model's first (primary)
-    score on ``table``: what :func:`jetad.histograms.fill_analysis` cuts on and fills.
+    score on ``table``: what :func:`jetad.histograms.fill_analysis` cuts on and fills (numpy
+    for eager tables, dask-awkward for dask ones).
 
     Args:
         scorers: as from :func:`load_scorers`.
@@ -186,5 +184,7 @@ def primary_scores(
             points.update(working_points(scorer.metadata))
         if per_event is not None:
             score = per_event(score)
-        found[name] = (points, scorer.score_names[0], score)
+        # eager: numpy from here on, for the cuts, fills and counts of every chunk
+        points = {cut: eager_numpy(threshold) for cut, threshold in points.items()}
+        found[name] = (points, scorer.score_names[0], eager_numpy(score))
     return found

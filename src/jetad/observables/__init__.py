@@ -14,7 +14,7 @@ from jetad.observables.grooming import soft_drop
 from jetad.observables.lepton_trigger import lepton_trigger_features
 from jetad.observables.met import dijet_met_mt, met_decomposition, missing_et
 from jetad.observables.nsubjettiness import nsubjettiness, tau21, tau32, tau43
-from jetad.observables.shapes import axes, ptd
+from jetad.observables.shapes import axes, jet_shapes, ptd
 
 __all__ = [
     "FlatJets",
@@ -34,6 +34,7 @@ __all__ = [
     "met_decomposition",
     "missing_et",
     "nsubjettiness",
+    "jet_shapes",
     "ptd",
     "soft_drop",
     "tau21",

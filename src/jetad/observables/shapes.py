@@ -15,7 +15,7 @@ import numpy as np
 
 from jetad.observables._batch import FlatJets, JetBatch, jet_map
 
-__all__ = ["axes", "ptd"]
+__all__ = ["axes", "jet_shapes", "ptd"]
 
 
 @numba.njit(cache=True)
@@ -63,7 +63,9 @@ def _kernel(batch: JetBatch) -> dict[str, np.ndarray]:
     return {"ptd": values[:, 0], "major": values[:, 1], "minor": values[:, 2]}
 
 
-def _shapes(constituents: ak.Array | FlatJets) -> ak.Array:
+def jet_shapes(constituents: ak.Array | FlatJets) -> ak.Array:
+    """pTD and the axis major and minor of every jet in one pass, a record with ``ptd``,
+    ``major``, ``minor`` (see :func:`ptd` and :func:`axes`)."""
     return jet_map(constituents, _kernel)
 
 
@@ -74,7 +76,7 @@ def ptd(constituents: ak.Array | FlatJets) -> ak.Array:
         constituents: ``[events ×] jets × constituents`` with ``pt, eta, phi`` (GeV), or
             their :func:`~jetad.observables.flatten_jets`.
     """
-    return _shapes(constituents).ptd
+    return jet_shapes(constituents).ptd
 
 
 def axes(constituents: ak.Array | FlatJets) -> ak.Array:
@@ -88,5 +90,5 @@ def axes(constituents: ak.Array | FlatJets) -> ak.Array:
     Args:
         constituents: as for :func:`ptd`.
     """
-    shapes = _shapes(constituents)
+    shapes = jet_shapes(constituents)
     return ak.zip({"major": shapes.major, "minor": shapes.minor})
