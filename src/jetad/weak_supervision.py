@@ -15,7 +15,9 @@ the classifier learns it, and a cut on its output raises S/B in the SR (REFERENC
   interpolation.
 
 The classifier is CATHODE's (3 hidden layers of 64 ReLU units, Adam lr 1e-3, batch 128), fitted
-with balanced class weights, keeping the epoch of smallest validation loss. Training is
+with balanced class weights; as in CATHODE, the states of the ``best_epochs`` epochs of smallest
+validation loss are kept and their logits averaged (:class:`EpochEnsemble`), which steadies a
+classifier that sees only a few signal events. Training is
 *k*-fold: every SR event (and, for CWoLa, every sideband event) is scored by the member that
 did not see it, and every other event by one member drawn at random — not by the members'
 mean, whose narrower distribution would pass a different fraction of the background at a
@@ -57,6 +59,7 @@ __all__ = [
     "INPUTS",
     "METHODS",
     "ClassifierConfig",
+    "EpochEnsemble",
     "FlowConfig",
     "SignalRegion",
     "WeakResult",
@@ -102,7 +105,7 @@ class SignalRegion:
 @dataclass(frozen=True)
 class ClassifierConfig:
     """CATHODE's classifier (arXiv:2109.00546 §3); ``epochs`` below its 100 keeps a bench on
-    two cores, the best-validation epoch is kept either way."""
+    two cores; the ``best_epochs`` states of smallest validation loss are averaged either way."""
 
     hidden: tuple[int, ...] = (64, 64, 64)
     learning_rate: float = 1e-3
@@ -110,7 +113,12 @@ class ClassifierConfig:
     epochs: int = 30
     folds: int = 5
     validation_fraction: float = 0.2
+    best_epochs: int = 10
     seed: int = 0
+
+    def __post_init__(self):
+        if self.best_epochs < 1 or self.epochs < 1 or self.folds < 2:
+            raise ValueError(f"a classifier needs epochs ≥ 1, best_epochs ≥ 1, folds ≥ 2: {self}")
 
 
 @dataclass
@@ -152,6 +160,25 @@ class Classifier(nn.Module):
         return self.network(x)
 
 
+class EpochEnsemble(nn.Module):
+    """The states of one classifier at its best-validation epochs; the logit is their mean."""
+
+    def __init__(self, states: Sequence[Classifier]):
+        super().__init__()
+        self.states = nn.ModuleList(states)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scores(x)[:, 0]
+
+    def scores(self, x: torch.Tensor) -> torch.Tensor:
+        total = torch.zeros(0)
+        count = 0
+        for state in self.states:
+            total = state.scores(x) if count == 0 else total + state.scores(x)
+            count += 1
+        return total / count
+
+
 def _columns(features: Sequence[str], inputs: Sequence[str]) -> list[int]:
     missing = [name for name in inputs if name not in features]
     if missing:
@@ -159,9 +186,11 @@ def _columns(features: Sequence[str], inputs: Sequence[str]) -> list[int]:
     return [list(features).index(name) for name in inputs]
 
 
-def train_classifier(x: np.ndarray, label: np.ndarray, config: ClassifierConfig, seed: int):
+def train_classifier(
+    x: np.ndarray, label: np.ndarray, config: ClassifierConfig, seed: int
+) -> EpochEnsemble:
     """One classifier on standardised rows ``x`` with 0/1 ``label``; balanced class weights,
-    the state of the smallest validation loss."""
+    its states at the ``config.best_epochs`` epochs of smallest validation loss."""
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     held = validation_mask(len(x), config.validation_fraction, rng)
@@ -172,8 +201,8 @@ def train_classifier(x: np.ndarray, label: np.ndarray, config: ClassifierConfig,
     network = Classifier(x.shape[1], config.hidden)
     optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
     loss = nn.BCEWithLogitsLoss(reduction="none")
-    best, best_state = np.inf, None
-    for _ in range(config.epochs):
+    kept: list[tuple[float, int, dict]] = []  # (validation loss, epoch, state), best first
+    for epoch in range(config.epochs):
         network.train()
         order = train_rows[torch.randperm(len(train_rows))]
         for batch in order.split(config.batch_size):
@@ -183,10 +212,15 @@ def train_classifier(x: np.ndarray, label: np.ndarray, config: ClassifierConfig,
         network.eval()
         with torch.no_grad():
             value = float((loss(network(xt[held_rows]), yt[held_rows]) * weight[held_rows]).mean())
-        if value < best:
-            best, best_state = value, {k: v.clone() for k, v in network.state_dict().items()}
-    network.load_state_dict(best_state)
-    return network.eval()
+        if len(kept) < config.best_epochs or value < kept[-1][0]:
+            state = {k: v.clone() for k, v in network.state_dict().items()}
+            kept = sorted([*kept, (value, epoch, state)], key=lambda s: s[:2])
+            kept = kept[: config.best_epochs]
+    states = []
+    for _, _, state in kept:
+        states.append(Classifier(x.shape[1], config.hidden))
+        states[-1].load_state_dict(state)
+    return EpochEnsemble(states).eval()
 
 
 def _kfold(y: np.ndarray, label: np.ndarray, fold: np.ndarray, config: ClassifierConfig):
@@ -197,7 +231,7 @@ def _kfold(y: np.ndarray, label: np.ndarray, fold: np.ndarray, config: Classifie
     ]
 
 
-def _scores(members: list[Classifier], y: np.ndarray, fold: np.ndarray) -> np.ndarray:
+def _scores(members: list[EpochEnsemble], y: np.ndarray, fold: np.ndarray) -> np.ndarray:
     """Each row's logit from the member of its fold (one member per row, so the score has the
     same distribution for every event)."""
     with torch.no_grad():

@@ -224,7 +224,7 @@ def export_onnx_command(model_path, output) -> None:
               default=0.08, show_default=True, help="Signal region: m × (1 ± half-width).")
 @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
-              help="Classifier epochs (the best validation epoch is kept).")
+              help="Classifier epochs (the 10 best-validation epochs are averaged).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True, help="Model.")
 def weak_command(method, data, mass, half_width, folds, epochs, seed, output) -> None:
