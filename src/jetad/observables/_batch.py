@@ -20,7 +20,7 @@ import awkward as ak
 import numba
 import numpy as np
 
-from jetad._dask import is_dask
+from jetad._dask import is_dask, on_length_zero
 
 __all__ = ["FlatJets", "JetBatch", "flatten_jets", "jet_map", "wrap_phi"]
 
@@ -120,13 +120,7 @@ def jet_map(
 
         return dak.map_partitions(jet_map, constituents, kernel)
     if ak.backend(constituents) == "typetracer":
-        for field in _COLUMNS:  # tell dask-awkward's column optimisation what is read
-            ak.typetracer.touch_data(constituents[field])
-        zero = ak.Array(
-            constituents.layout.form.length_zero_array(), behavior=constituents.behavior
-        )
-        result = jet_map(zero, kernel)
-        return ak.Array(result.layout.to_typetracer(forget_length=True))
+        return on_length_zero(lambda zero: jet_map(zero, kernel), (constituents, _COLUMNS))
     jets, jets_per_event = _levels(constituents)
     return _restore(kernel(_batch(jets)), jets_per_event)
 

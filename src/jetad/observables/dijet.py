@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 import awkward as ak
 import numpy as np
 
-from jetad._dask import is_dask
+from jetad._dask import is_dask, on_length_zero
 from jetad.kinematics import four_momenta, invariant_mass
 from jetad.observables.nsubjettiness import nsubjettiness
 
@@ -136,7 +136,12 @@ def dijet_features(jets: ak.Array, constituents: ak.Array | None = None) -> ak.A
 
         return dak.map_partitions(dijet_features, jets, constituents)
     if ak.backend(jets) == "typetracer":  # the exact output form, nothing computed
-        return _on_length_zero(dijet_features, jets, constituents)
+        kinematics = ("pt", "eta", "phi", "mass")  # the columns read, for dask-awkward
+        return on_length_zero(
+            dijet_features,
+            (jets, kinematics + (_STORED_TAUS if constituents is None else ())),
+            (constituents, kinematics),
+        )
     # The two leading jets of the events that have them, as (events, 2) numpy columns: the
     # features are a few numbers per event, and awkward's per-call cost on such small arrays
     # was most of this function's time outside τ_N (bench/pipeline.py)
@@ -197,22 +202,3 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """numerator / denominator, NaN where the denominator is 0 (as :func:`tau21`)."""
     positive = denominator > 0
     return np.where(positive, numerator / np.where(positive, denominator, 1), np.nan)
-
-
-def _on_length_zero(function, jets: ak.Array, constituents: ak.Array | None) -> ak.Array:
-    """``function``'s output form on typetracers (dask-awkward graph building): the columns it
-    reads are touched and it runs on length-zero arrays of the same forms."""
-    kinematics = ("pt", "eta", "phi", "mass")
-    touched = [(jets, kinematics + (_STORED_TAUS if constituents is None else ()))]
-    if constituents is not None:
-        touched.append((constituents, kinematics))
-    for array, fields in touched:
-        for field in fields:
-            if field in ak.fields(array):
-                ak.typetracer.touch_data(array[field])
-    zero = [
-        None if a is None else ak.Array(a.layout.form.length_zero_array(), behavior=a.behavior)
-        for a in (jets, constituents)
-    ]
-    result = function(*zero)
-    return ak.Array(result.layout.to_typetracer(forget_length=True))
