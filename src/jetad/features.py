@@ -10,7 +10,8 @@ set                level    features
 ``lhco``           event    mj1, tau21_j1, tau32_j1, mj2, tau21_j2, tau32_j2 (Bortolato et al.:
                             the two leading jets ordered by mass; m_jj is *not* an input)
 ``svj8``           jet      axis_major, axis_minor, efp1, c2_b05, ptd, msoftdrop, tau2, tau3
-                            (the WNAE inputs of the semivisible-jet search)
+                            (the WNAE inputs of the semivisible-jet search); beside them
+                            (``also``) ``jet_pt`` of the constituent sum
 ``hlt21``          event    the 21 ℓ+X features of Cerri et al.
 ``hlt18_nano``     event    the 18 that standard NanoAOD without PF candidates gives exactly:
                             ``lep_iso_neu_pho`` (all − charged) for ``lep_iso_neu`` and
@@ -171,6 +172,7 @@ def _svj8(
             "msoftdrop": soft_drop(flat).msoftdrop,
             "tau2": taus[..., 1],
             "tau3": taus[..., 2],
+            "jet_pt": shape.pt,  # not a model input: pT windows and reweighting (GeV)
         }
     )
 

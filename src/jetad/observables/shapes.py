@@ -20,9 +20,10 @@ __all__ = ["axes", "jet_shapes", "ptd"]
 
 @numba.njit(cache=True)
 def _shapes_kernel(offsets, pt, eta, phi):
-    """Per jet: pTD, axis major, axis minor (NaN without constituents)."""
+    """Per jet: pTD, axis major, axis minor (NaN without constituents), the constituent sum's
+    pT (GeV, 0 without constituents)."""
     n_jets = len(offsets) - 1
-    out = np.full((n_jets, 3), np.nan)
+    out = np.full((n_jets, 4), np.nan)
     for j in range(n_jets):
         lo, hi = offsets[j], offsets[j + 1]
         sum_pt = sum_pt2 = sum_sin = sum_cos = 0.0
@@ -31,6 +32,7 @@ def _shapes_kernel(offsets, pt, eta, phi):
             sum_pt2 += pt[i] * pt[i]
             sum_sin += pt[i] * np.sin(phi[i])
             sum_cos += pt[i] * np.cos(phi[i])
+        out[j, 3] = np.hypot(sum_cos, sum_sin)  # |Σ px, Σ py|
         if sum_pt > 0:
             out[j, 0] = np.sqrt(sum_pt2) / sum_pt
         if sum_pt2 <= 0:
@@ -60,12 +62,13 @@ def _shapes_kernel(offsets, pt, eta, phi):
 
 def _kernel(batch: JetBatch) -> dict[str, np.ndarray]:
     values = _shapes_kernel(batch.offsets, batch.pt, batch.eta, batch.phi)
-    return {"ptd": values[:, 0], "major": values[:, 1], "minor": values[:, 2]}
+    return {"ptd": values[:, 0], "major": values[:, 1], "minor": values[:, 2], "pt": values[:, 3]}
 
 
 def jet_shapes(constituents: ak.Array | FlatJets) -> ak.Array:
     """pTD and the axis major and minor of every jet in one pass, a record with ``ptd``,
-    ``major``, ``minor`` (see :func:`ptd` and :func:`axes`)."""
+    ``major``, ``minor`` (see :func:`ptd` and :func:`axes`) and ``pt``, the transverse
+    momentum of the constituents' sum (GeV)."""
     return jet_map(constituents, _kernel)
 
 
