@@ -64,6 +64,25 @@ def test_the_classifier_separates_wprime_from_qcd(pseudo_data):
     assert figures_of_merit(score[truth[held] == 0], score[truth[held] == 1])["auc"] > 0.85
 
 
+def test_the_classifier_averages_its_best_validation_epochs(pseudo_data):
+    """CATHODE's recipe: the states of the ``best_epochs`` epochs of smallest validation loss,
+    their logits averaged; with one epoch kept it is a single network."""
+    x, _, truth = pseudo_data
+    x = ((x - x.mean(axis=0)) / x.std(axis=0)).astype(np.float32)
+    config = ClassifierConfig(epochs=6, best_epochs=4, batch_size=64)
+    ensemble = train_classifier(x, truth, config, seed=2)
+    assert len(ensemble.states) == 4
+    y = torch.from_numpy(x)
+    with torch.no_grad():
+        each = torch.stack([state(y) for state in ensemble.states])
+        assert not torch.allclose(each[0], each[1])
+        torch.testing.assert_close(ensemble(y), each.mean(dim=0))
+    single = ClassifierConfig(epochs=6, best_epochs=1, batch_size=64)
+    assert len(train_classifier(x, truth, single, seed=2).states) == 1
+    with pytest.raises(ValueError, match="best_epochs"):
+        ClassifierConfig(best_epochs=0)
+
+
 def test_cwola_scores_out_of_fold_and_exports(pseudo_data, tmp_path):
     x, mjj, _ = pseudo_data
     region = SignalRegion(float(np.median(mjj)), half_width=0.05, sideband=0.15)
