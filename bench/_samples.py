@@ -50,16 +50,20 @@ def cached_rows(
     parameters: dict | None = None,
     also: tuple[str, ...] = (),
 ) -> np.ndarray:
-    """The finite rows of ``feature_set`` (then the ``also`` columns) on a cached sample,
-    themselves cached as .npy."""
+    """The finite rows of ``feature_set`` (then the ``also`` columns) on a cached sample, the
+    events its selection keeps for event-level sets, themselves cached as .npy."""
     from jetad.datasets import feature_rows
     from jetad.features import get_feature_set
 
     name = f"{process}{_tag(parameters)}_{events}_seed{seed}_R{radius:.1f}"
-    path = CACHE / f"{feature_set}{''.join('_' + a for a in also)}_rows_{name}.npy"
+    chosen = get_feature_set(feature_set)
+    # The rows of a set with an event selection are the selected events (the processor's);
+    # the name says so, so that rows cached before feature_rows applied it are not reused.
+    selected = "_selected" if getattr(chosen, "selection", None) is not None else ""
+    path = CACHE / f"{feature_set}{''.join('_' + a for a in also)}_rows{selected}_{name}.npy"
     if not path.exists():
         rows, _ = feature_rows(
-            get_feature_set(feature_set),
+            chosen,
             [sample(process, events, seed, radius, parameters=parameters)],
             also=also,
         )
