@@ -3,6 +3,8 @@ background flow on an analytic case, and the export through AnomalyScorer."""
 
 from __future__ import annotations
 
+import json
+
 import awkward as ak
 import numpy as np
 import pytest
@@ -19,6 +21,7 @@ from jetad.weak_supervision import (
     FlowConfig,
     SignalRegion,
     cathode,
+    check_out_of_sample,
     cwola,
     fit_background_flow,
     train_classifier,
@@ -175,6 +178,16 @@ def test_jetad_weak_trains_exports_and_decorrelates(tmp_path):
     result = runner.invoke(main, ["decorrelate", str(model), *background])
     assert result.exit_code == 0, result.output
     assert "eff10_mjj" in load_metadata(model)["mjj_working_points"]
+    # Scored on its own training data the classifier would make a bump: refused in one line
+    fileset = tmp_path / "fileset.json"
+    fileset.write_text(json.dumps({"data": {"files": {files[0]: "Events"}}}))
+    result = runner.invoke(main, ["run", "dijet", "--fileset", str(fileset), "--model",
+                                  f"cwola={model}", "--executor", "iterative",
+                                  "--output", str(tmp_path / "run")])  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "trained on" in result.output and "qcd_dijet.root" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    check_out_of_sample({"cwola": model}, {"other": {"files": [str(FIXTURES / "ttbar.root")]}})
     result = runner.invoke(main, ["weak", "cathode", *data, "--mass", "50000",
                                   "--output", str(tmp_path / "none.pt")])  # fmt: skip
     assert result.exit_code == 1 and "too few events" in result.output

@@ -39,8 +39,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -64,6 +65,7 @@ __all__ = [
     "SignalRegion",
     "WeakResult",
     "cathode",
+    "check_out_of_sample",
     "cwola",
     "fit_background_flow",
     "train_classifier",
@@ -340,6 +342,39 @@ def cathode(
 
 
 METHODS = {"cwola": cwola, "cathode": cathode}
+
+
+def _same_file(name: str) -> str:
+    """A file's identity for comparison: URLs as written, local paths resolved."""
+    return name if "://" in name else str(Path(name).resolve())
+
+
+def check_out_of_sample(models: Mapping[str, str | Path], fileset: Mapping) -> None:
+    """Refuse, in one line, to score a weakly supervised classifier on a file it was trained
+    on. Its exported score is the members' mean, and 4 of the 5 members saw each signal-region
+    event of those files as "signal-region data": scored in-sample they pass a cut more often
+    than the sidebands' events do, which makes a bump the data do not hold.
+
+    Args:
+        models: ``{name: MODEL.pt}`` as given to a processor.
+        fileset: coffea's fileset (``{dataset: {"files": {path: tree} or [path, ...]}}``).
+    """
+    from jetad.models.export import load_metadata
+
+    scored = {_same_file(str(name)) for entry in fileset.values() for name in entry["files"]}
+    for name, path in models.items():
+        metadata = load_metadata(path)
+        if metadata.get("method") not in METHODS:
+            continue
+        trained = {_same_file(f) for f in metadata.get("data", {}).get("files", [])}
+        overlap = sorted(scored & trained)
+        if overlap:
+            more = f" and {len(overlap) - 1} more" if len(overlap) > 1 else ""
+            raise ValueError(
+                f"model {name!r} ({path}) is a {metadata['method']} classifier trained on "
+                f"{overlap[0]}{more}, which the fileset holds: scored on its own training data "
+                "it raises the signal region above its sidebands; run it on other files"
+            )
 
 
 def train_on_files(

@@ -194,10 +194,12 @@ def run_analysis(
     from jetad.analysis import run_dask_awkward, run_processor, skipped_files, write_outputs
     from jetad.datasets import load_fileset
     from jetad.processors import get_analysis
+    from jetad.weak_supervision import check_out_of_sample
 
     chosen = get_analysis(analysis)
     chosen.check_executor(executor, **options)
     files = fileset if isinstance(fileset, Mapping) else load_fileset(fileset)
+    check_out_of_sample(models, files)
     instance = chosen.build(models, **options)
     if executor == "dask-awkward":
         result = run_dask_awkward(instance, files, chunksize=chunksize,
