@@ -182,7 +182,7 @@ def background_only(qcd: np.ndarray, args) -> None:
     part = np.random.default_rng(7).integers(0, args.background_sets, len(qcd))
     sets = {"all": qcd} | {f"part {k + 1}/{args.background_sets}": qcd[part == k]
                            for k in range(args.background_sets)}  # fmt: skip
-    largest = {}
+    largest, per_method = {}, {}
     for name, rows in sets.items():
         worst = []
         for mass in HYPOTHESES:
@@ -190,8 +190,14 @@ def background_only(qcd: np.ndarray, args) -> None:
             show(f"background only ({name}, {len(rows)} events), signal region at "
                  f"{mass / 1000:.1f} TeV", lines)  # fmt: skip
             worst += [line[-1] for line in lines]
+            for method, cut, *_, local, glob in lines:
+                per_method.setdefault((method, cut), []).append((local, glob))
         largest[name] = float(np.nanmax(worst))
         print(f"largest global Z on background only ({name}): {largest[name]:.2f}", flush=True)
+    print("\nlargest local / global Z on background only, every set and hypothesis:")
+    for (method, cut), values in per_method.items():
+        local, glob = np.nanmax(np.array(values, dtype=float), axis=0)
+        print(f"{method:>11} {cut:>6} {local:>8.2f} {glob:>8.2f}")
     print("\nlargest global Z per background-only set: "
           + ", ".join(f"{name} {z:.2f}" for name, z in largest.items())
           + f"; largest of all {max(largest.values()):.2f} (goal < 2)", flush=True)
