@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from _samples import cached_rows, selected_rows
+from _samples import cached_rows, search_qcd, selected_rows
 from jetad.models import TrainConfig, figures_of_merit, train
 from jetad.models.export import ScoringModel
 
@@ -88,8 +88,7 @@ def line(name: str, background: np.ndarray, signal: np.ndarray) -> None:
 
 
 def lhco(ensemble: int, seed: int, batch_size: int, vae_epochs: list[int]) -> None:
-    background = np.concatenate([selected_rows("qcd_dijet", 100_000, seed=1),
-                                 selected_rows("qcd_dijet", 130_000, seed=2)])[:, :-1]  # fmt: skip
+    background = search_qcd()[:, :-1]
     signal = selected_rows("wprime_xy", 5000)[:, :-1]
     train_b, test_b = split(background, seed, min(N_TEST, len(background) // 2))
     print(

@@ -44,7 +44,7 @@ import time
 import numpy as np
 from scipy import stats
 
-from _samples import selected_rows
+from _samples import search_qcd, selected_rows
 from jetad.bumphunt import Spectrum, bump_hunt, fit_start
 from jetad.decorrelation import fit_quantile_threshold, quantile_threshold
 from jetad.features import FEATURE_SETS
@@ -220,8 +220,7 @@ def main() -> None:
                         help="disjoint parts of the QCD, each searched on its own")
     args = parser.parse_args()
     print(f"# bench/search.py on {platform.machine()}, python {platform.python_version()}")
-    qcd = np.concatenate([selected_rows("qcd_dijet", 100_000, seed=1),
-                          selected_rows("qcd_dijet", 130_000, seed=2)])  # fmt: skip
+    qcd = search_qcd()
     wprime = selected_rows("wprime_xy", 5000)
     print(f"{len(qcd)} selected QCD events, {len(wprime)} selected W′ events")
     ceiling = supervised_ceiling(qcd, wprime)
