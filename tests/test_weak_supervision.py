@@ -188,6 +188,7 @@ def test_jetad_weak_trains_exports_and_decorrelates(tmp_path):
     assert "trained on" in result.output and "qcd_dijet.root" in result.output
     assert len(result.output.strip().splitlines()) == 1
     check_out_of_sample({"cwola": model}, {"other": {"files": [str(FIXTURES / "ttbar.root")]}})
+    check_out_of_sample({"cwola": model}, {"odd": {"no files": 1}})  # layout: the run's to check
     result = runner.invoke(main, ["weak", "cathode", *data, "--mass", "50000",
                                   "--output", str(tmp_path / "none.pt")])  # fmt: skip
     assert result.exit_code == 1 and "too few events" in result.output

@@ -361,7 +361,8 @@ def check_out_of_sample(models: Mapping[str, str | Path], fileset: Mapping) -> N
     """
     from jetad.models.export import load_metadata
 
-    scored = {_same_file(str(name)) for entry in fileset.values() for name in entry["files"]}
+    listed = [e.get("files", ()) if isinstance(e, Mapping) else () for e in fileset.values()]
+    scored = {_same_file(str(name)) for files in listed for name in files}  # the run checks layout
     for name, path in models.items():
         metadata = load_metadata(path)
         if metadata.get("method") not in METHODS:
