@@ -224,10 +224,15 @@ def export_onnx_command(model_path, output) -> None:
               default=0.08, show_default=True, help="Signal region: m × (1 ± half-width).")
 @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
-              help="Classifier epochs (the 10 best-validation epochs are averaged).")
+              help="Classifier epochs.")
+@click.option("--best-epochs", type=click.IntRange(min=1), default=10, show_default=True,
+              help="The classifier is the mean logit of its states at this many epochs of "
+                   "smallest validation loss (CATHODE's ensemble).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True, help="Model.")
-def weak_command(method, data, mass, half_width, folds, epochs, seed, output) -> None:
+def weak_command(
+    method, data, mass, half_width, folds, epochs, best_epochs, seed, output
+) -> None:
     """Weakly supervised classifier for one signal region of m_jj (CATHODE or CWoLa hunting,
     jetad.weak_supervision) on the lhco features of the selected events, exported like every
     model; then `jetad decorrelate OUTPUT --background DATA` and `jetad run dijet`. The model
@@ -238,7 +243,7 @@ def weak_command(method, data, mass, half_width, folds, epochs, seed, output) ->
     _writable(output.parent)
     try:
         region = SignalRegion(mass, half_width=half_width, sideband=2 * half_width)
-        config = ClassifierConfig(folds=folds, epochs=epochs, seed=seed)
+        config = ClassifierConfig(folds=folds, epochs=epochs, best_epochs=best_epochs, seed=seed)
         found, summary = train_on_files(method, data, region, output, config,
                                         FlowConfig(seed=seed))  # fmt: skip
     except ValueError as err:
