@@ -85,3 +85,15 @@ def test_feature_set_options_reach_the_computation(fixture_events):
     assert ak.fields(both) == [*hlt21.names, *extra]
     with pytest.raises(ValueError, match="unknown b-tag era '2031'"):
         hlt21(events, btag="2031")
+
+
+def test_an_unknown_feature_set_option_is_named_in_one_line(fixture_events):
+    """A misspelt option is refused before any computation, naming it and the set's options,
+    not a TypeError from inside the set's function."""
+    events = fixture_events["ttbar"]
+    assert FEATURE_SETS["hlt21"].options == ("btag",)
+    assert FEATURE_SETS["lhco"].options == ()
+    with pytest.raises(ValueError, match=r"'hlt21' has no option 'btagg'; its options: btag"):
+        FEATURE_SETS["hlt21"](events, btagg="2023")
+    with pytest.raises(ValueError, match=r"'lhco' has no option 'btag'; its options: none"):
+        FEATURE_SETS["lhco"](events, btag="2023")

@@ -35,6 +35,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -109,6 +110,20 @@ class FeatureSet:
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.features)
 
+    @property
+    def options(self) -> tuple[str, ...] | None:
+        """The keyword options its computation takes besides the events, constituents and jets
+        (e.g. ``btag`` of ``hlt21``); None when it takes any (``**kwargs``) or cannot say."""
+        try:
+            parameters = list(inspect.signature(self.compute).parameters.values())
+        except (TypeError, ValueError):
+            return None
+        if any(p.kind == p.VAR_KEYWORD for p in parameters):
+            return None
+        named = [p for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        # the first two positional ones are the events and the constituents
+        return tuple(p.name for p in named[2:] if p.name != "jets")
+
     def __call__(
         self,
         events: ak.Array,
@@ -133,6 +148,13 @@ class FeatureSet:
             options: options of the computation, e.g. ``btag`` (era or ``(branch,
                 threshold)``) of ``hlt21`` and ``hlt18_nano``.
         """
+        known = self.options
+        unknown = [] if known is None else sorted(set(options) - set(known))
+        if unknown:
+            raise ValueError(
+                f"feature set {self.name!r} has no option {', '.join(map(repr, unknown))}; "
+                f"its options: {', '.join(known) or 'none'}"
+            )
         if jets is not None:  # only then, so a custom compute(events, constituents=None) works
             options["jets"] = jets
         table = self.compute(events, constituents, **options)

@@ -96,12 +96,13 @@ class AnomalyScorer(torch_wrapper):
         self.features = expected
         self.score_names = tuple(self.metadata["scores"])
         self.model_bytes = Path(model_path).read_bytes()
+        self.model_digest = hashlib.sha256(self.model_bytes).hexdigest()  # once, not per chunk
         super().__init__(str(model_path), expected_output_shape=(None, len(self.score_names)))
 
     def _create_model(self):
         """The model from the bytes read at construction (``torch_wrapper`` reads its path,
         which a worker on another machine does not have)."""
-        key = (hashlib.sha256(self.model_bytes).hexdigest(), str(self.device))
+        key = (self.model_digest, str(self.device))
         if key not in _LOADED:
             model = torch.jit.load(io.BytesIO(self.model_bytes), map_location=self.device)
             _LOADED[key] = model.eval()
