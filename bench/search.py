@@ -181,7 +181,7 @@ def show(title: str, lines: list[tuple]) -> None:
 def background_only(qcd: np.ndarray, args) -> None:
     """Every method and hypothesis on the whole QCD, then on ``args.background_sets``
     disjoint parts of it; prints the largest global significance of each set."""
-    part = np.random.default_rng(7).integers(0, args.background_sets, len(qcd))
+    part = np.random.default_rng(7).integers(0, max(args.background_sets, 1), len(qcd))
     sets = {"all": qcd} | {f"part {k + 1}/{args.background_sets}": qcd[part == k]
                            for k in range(args.background_sets)}  # fmt: skip
     largest, per_method = {}, {}
@@ -221,7 +221,8 @@ def main() -> None:
     parser.add_argument("--large", action="store_true",
                         help="search about 198k selected QCD events instead of 106k")
     parser.add_argument("--background-sets", type=int, default=5,
-                        help="disjoint parts of the QCD, each searched on its own")
+                        help="disjoint parts of the QCD, each searched on its own "
+                             "(0: the whole QCD only)")
     args = parser.parse_args()
     print(f"# bench/search.py on {platform.machine()}, python {platform.python_version()}")
     qcd = search_qcd(args.large)
