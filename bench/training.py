@@ -14,8 +14,10 @@ first run generates them, about 15 minutes on 2 cores):
    and batch 128 (the settings before this bench existed), divergence reported and members
    dropped rather than retried.
 2. **Speed**: rows·epochs/s of ensembles of 1, 5 and 20 members trained one after another
-   (``vectorize=False``) and stacked (one batched matmul per layer for all members), over
-   ``--speed-epochs`` epochs, at batch 128 (the published code) and 1000 (the paper).
+   (``vectorize=False``), stacked (one batched matmul per layer for all members) and stacked
+   through ``torch.compile`` (``torch_compile=True``, ``jetad train --compile``; its rate after
+   a first training that compiles, whose time is printed), over ``--speed-epochs`` epochs, at
+   batch 128 (the published code) and 1000 (the paper).
 """
 
 from __future__ import annotations
@@ -57,33 +59,47 @@ def health(rows: np.ndarray, config: TrainConfig, label: str) -> int:
     return diverged
 
 
-def speed(rows: np.ndarray, epochs: int) -> None:
-    """rows·epochs/s, one after another and stacked, at batch 128 and 1000."""
+def _rate(rows: np.ndarray, config: TrainConfig) -> float:
     n_train = len(rows) - round(0.25 * len(rows))
+    start = time.perf_counter()
+    trained = train(rows, config)
+    seconds = time.perf_counter() - start
+    return n_train * sum(len(h["train_loss"]) for h in trained.histories) / seconds
+
+
+def speed(rows: np.ndarray, epochs: int) -> None:
+    """rows·epochs/s, one after another, stacked, and stacked through torch.compile, at batch
+    128 and 1000; the compiled rate after a first training that compiles (its time printed)."""
     measured = {}
     for batch_size in (128, 1000):
         for members in (1, 5, 20):
-            for vectorize in (False, True) if members > 1 else (False,):
+            for how in ("one by one", "stacked", "compiled") if members > 1 else ("one by one",):
                 config = TrainConfig.for_model(
-                    "vae", epochs=epochs, ensemble=members, vectorize=vectorize,
+                    "vae", epochs=epochs, ensemble=members, vectorize=how != "one by one",
                     batch_size=batch_size, divergence_factor=np.inf,
+                    torch_compile=how == "compiled",
                 )
-                start = time.perf_counter()
-                trained = train(rows, config)
-                seconds = time.perf_counter() - start
-                epochs_run = sum(len(h["train_loss"]) for h in trained.histories)
-                measured[(batch_size, members, vectorize)] = n_train * epochs_run / seconds
-            measured.setdefault((batch_size, 1, True), measured[(batch_size, 1, False)])
-    print("  batch  members  one by one   stacked   stacked/one-by-one   "
-          "stacked/(one by one at batch 128)")
-    for (batch_size, members, vectorize), value in measured.items():
-        if not vectorize:
+                if how == "compiled":
+                    start = time.perf_counter()
+                    train(rows, TrainConfig(**{**config.to_dict(), "epochs": 1}))
+                    print(f"  batch {batch_size}, {members} members: the first compiled "
+                          f"training (1 epoch) took {time.perf_counter() - start:.0f} s")
+                measured[(batch_size, members, how)] = _rate(rows, config)
+            for how in ("stacked", "compiled"):
+                measured.setdefault((batch_size, 1, how), measured[(batch_size, 1, "one by one")])
+    print("  batch  members  one by one   stacked  compiled   stacked/one-by-one   "
+          "stacked, compiled / (one by one at batch 128)")
+    for batch_size, members, how in measured:
+        if how != "one by one":
             continue
-        sequential = measured[(batch_size, members, False)]
-        reference = measured[(128, members, False)]
+        sequential = measured[(batch_size, members, how)]
+        reference = measured[(128, members, how)]
+        stacked = measured[(batch_size, members, "stacked")]
+        compiled = measured[(batch_size, members, "compiled")]
         print(
-            f"  {batch_size:5d}  {members:7d}  {sequential:10,.0f}  {value:8,.0f}   "
-            f"{value / sequential:18.2f}   {value / reference:33.2f}"
+            f"  {batch_size:5d}  {members:7d}  {sequential:10,.0f}  {stacked:8,.0f}  "
+            f"{compiled:8,.0f}   {stacked / sequential:18.2f}   "
+            f"{stacked / reference:7.2f}, {compiled / reference:5.2f}"
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -100,6 +101,41 @@ def test_stacked_ensemble_equals_members_trained_one_by_one(lhco_rows):
             np.testing.assert_allclose(p.detach(), q.detach(), rtol=1e-3, atol=1e-5,
                                        err_msg=name)
     assert together.histories[0] != together.histories[1]  # members differ by seed
+
+
+def _histories_close(a, b, rtol: float) -> None:
+    for x, y in zip(a.histories, b.histories, strict=True):
+        for key in x:
+            np.testing.assert_allclose(x[key], y[key], rtol=rtol, err_msg=key)
+
+
+@pytest.mark.skipif(shutil.which("c++") is None, reason="torch.compile needs a C++ compiler")
+def test_compiled_stacked_training_equals_eager(lhco_rows):
+    """``torch_compile`` fuses the step's element-wise work; the members are those of the
+    eager step to float rounding (the last, shorter batch of an epoch runs eagerly)."""
+    config = TrainConfig.for_model("vae", epochs=3, ensemble=2, seed=4, batch_size=64)
+    eager = train(lhco_rows, config)
+    compiled = train(lhco_rows, TrainConfig(**{**config.to_dict(), "torch_compile": True}))
+    assert len(lhco_rows) * 0.75 % 64 != 0  # both kinds of batch ran
+    _histories_close(compiled, eager, rtol=1e-4)
+
+
+def test_training_goes_on_without_a_compiler(lhco_rows, monkeypatch):
+    """Where torch.compile fails (no C++ compiler), one warning says so and the members are
+    those of the eager step."""
+    from jetad.models import stacked
+
+    def no_compiler(*args):
+        raise RuntimeError("InvalidCxxCompiler: No working C++ compiler found\nmore text")
+
+    monkeypatch.setattr(stacked, "_compiled_losses", lambda: no_compiler)
+    monkeypatch.setattr(stacked, "_COMPILE_FAILED", [])
+    config = TrainConfig.for_model("vae", epochs=2, ensemble=2, seed=4, batch_size=64)
+    with pytest.warns(UserWarning, match="torch.compile is unavailable here .RuntimeError: "
+                                         "InvalidCxxCompiler: No working C.. compiler found.; "
+                                         "training without it"):
+        fallen_back = train(lhco_rows, TrainConfig(**{**config.to_dict(), "torch_compile": True}))
+    _histories_close(fallen_back, train(lhco_rows, config), rtol=0)
 
 
 def test_gradient_clipping_per_member_matches_torch():

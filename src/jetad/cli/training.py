@@ -88,7 +88,7 @@ from jetad.cli._common import _progress, _writable, console, main, one_line_erro
     "--batch-size",
     type=click.IntRange(min=1),
     default=None,
-    help="[default: 128 for vae and ae, 256 for the others]",
+    help="[default: 1000 for vae and ae (the paper), 256 for the others]",
 )
 @click.option(
     "--clip-grad-norm",
@@ -104,10 +104,17 @@ from jetad.cli._common import _progress, _writable, console, main, one_line_erro
     help="A diverged member is retrained from a new seed with a 10x smaller step (at most "
     "twice), or left out.",
 )
+@click.option(
+    "--compile", "torch_compile", is_flag=True,
+    help="Train the stacked ensemble's steps through torch.compile: about 1.3x faster per "
+    "step on 2 cores after about 20 s of compiling (needs a C++ compiler; without one a "
+    "warning says so and training goes on as without it). For the stacked ensembles: AE, "
+    "VAE, cvae without outlier exposure.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars: one line per member.")
 def train_command(model, features, background, output, epochs, outliers, oe, oe_reweight,
                   hidden, activation, beta, ensemble, seed, latent, preprocessing, device,
-                  learning_rate, batch_size, clip_grad_norm, on_divergence,
+                  learning_rate, batch_size, clip_grad_norm, on_divergence, torch_compile,
                   quiet) -> None:  # fmt: skip
     """Train an anomaly model on background feature rows and export it as TorchScript.
 
@@ -136,7 +143,7 @@ def train_command(model, features, background, output, epochs, outliers, oe, oe_
                      "batch_size": batch_size, "clip_grad_norm": clip_grad_norm}  # fmt: skip
         config = TrainConfig.for_model(
             model, ensemble=ensemble, seed=seed, on_divergence=on_divergence,
-            **{k: v for k, v in overrides.items() if v is not None},
+            torch_compile=torch_compile, **{k: v for k, v in overrides.items() if v is not None},
         )  # fmt: skip
     bar = None if quiet else _progress()
     progress = None if bar is None else _member_progress(bar, config.epochs)

@@ -58,6 +58,7 @@ class TrainConfig:
     max_retries: int = 2
     divergence_factor: float = 100.0
     vectorize: bool = True
+    torch_compile: bool = False
 
     @classmethod
     def for_model(cls, model: str, **overrides) -> TrainConfig:

@@ -200,7 +200,9 @@ def _train_stacked(config, x_train, x_val, members, seeds, learning_rate, attemp
         with torch.no_grad():
             for start in range(0, len(x_val), VALIDATION_BLOCK):
                 block = slice(start, start + VALIDATION_BLOCK)
-                loss, parts = stacked.losses(val_x[:, block], val_noise[:, block])
+                full = start + VALIDATION_BLOCK <= len(x_val)
+                loss, parts = stacked.losses(val_x[:, block], val_noise[:, block],
+                                             compiled=config.torch_compile and full)
                 weight = len(x_val[block]) / len(x_val)
                 for name, value in {"loss": loss, **parts}.items():
                     columns[name] = columns.get(name, 0.0) + weight * value.double()
@@ -217,7 +219,8 @@ def _train_stacked(config, x_train, x_val, members, seeds, learning_rate, attemp
         for start in range(0, n_rows, config.batch_size):
             rows = order[:, start : start + config.batch_size]
             eps = torch.gather(noise, 1, rows.unsqueeze(-1).expand(-1, -1, latent))
-            loss, _ = stacked.losses(x_train[rows], eps)
+            full = rows.shape[1] == config.batch_size  # the last, shorter batch: no recompile
+            loss, _ = stacked.losses(x_train[rows], eps, compiled=config.torch_compile and full)
             optimizer.zero_grad(set_to_none=True)
             loss.sum().backward()
             if config.clip_grad_norm is not None:
