@@ -1,6 +1,7 @@
 """Signal injection: what each search method finds, at several S/B, and on background only.
 
     python bench/search.py [--toys 200] [--epochs 30] [--s-over-b ...] [--large]
+                           [--methods vae cwola cathode] [--vae-members 1]
                            [--injected-only | --background-only] [--background-sets 5]
 
 Background: the cached generated QCD dijets (100k events of seed 1 and 130k of seed 2) after the
@@ -14,7 +15,7 @@ of the pseudo-data, and the bump hunt (``jetad.bumphunt``: every width, ``--toys
 the m_jj spectrum after the cut:
 
 - ``none``: the bump hunt without a cut;
-- ``vae``: the VAE of Bortolato et al. (``TrainConfig.for_model("vae")``, one member), its
+- ``vae``: the VAE of Bortolato et al. (``TrainConfig.for_model("vae")``, ``--vae-members``), its
   primary score (the KL to the background's latent distribution), fixed thresholds;
 - ``vae_mjj``: the same score, thresholds following m_jj (quantile regression,
   ``jetad.decorrelation``), fitted on the pseudo-data;
@@ -74,12 +75,14 @@ def pseudo_data(qcd: np.ndarray, wprime: np.ndarray, s_over_b: float, rng) -> tu
     return rows, np.concatenate([np.zeros(len(qcd)), np.ones(n_signal)])
 
 
-def vae_score(rows: np.ndarray, epochs: int, seed: int) -> np.ndarray:
+def vae_score(rows: np.ndarray, epochs: int, seed: int, members: int = 1) -> np.ndarray:
     import torch
 
     from jetad.models.export import ScoringModel
 
-    trained = train(rows[:, :-1], TrainConfig.for_model("vae", epochs=epochs, seed=seed))
+    config = TrainConfig.for_model("vae", epochs=epochs, seed=seed, ensemble=members,
+                                   torch_compile=members > 1)  # fmt: skip
+    trained = train(rows[:, :-1], config)
     model = ScoringModel(trained.preprocessing, trained.members).eval()
     with torch.no_grad():
         return model(torch.from_numpy(rows[:, :-1])).numpy()[:, 0]
@@ -103,15 +106,16 @@ def methods(rows: np.ndarray, args, seed: int, mass: float) -> dict:
     x, mjj, names = rows[:, :-1], rows[:, -1], FEATURE_SETS["lhco"].names
     region = SignalRegion(mass)
     everywhere, inside = np.ones(len(rows), dtype=bool), region.contains(mjj)
-    weak = {"cwola": cwola(x, mjj, region, names).score,
-            "cathode": cathode(x, mjj, region, names).score}  # fmt: skip
     found = {"none": (None, False, everywhere)}
-    if mass == MASS:
-        vae = vae_score(rows, args.epochs, seed)
+    if mass == MASS and "vae" in args.methods:
+        vae = vae_score(rows, args.epochs, seed, args.vae_members)
         found |= {"vae": (vae, False, everywhere), "vae_mjj": (vae, True, everywhere)}
-    return found | {"cwola": (weak["cwola"], False, inside),
-                    "cwola_mjj": (weak["cwola"], True, inside),
-                    "cathode_mjj": (weak["cathode"], True, inside)}  # fmt: skip
+    if "cwola" in args.methods:
+        score = cwola(x, mjj, region, names).score
+        found |= {"cwola": (score, False, inside), "cwola_mjj": (score, True, inside)}
+    if "cathode" in args.methods:
+        found["cathode_mjj"] = (cathode(x, mjj, region, names).score, True, inside)
+    return found
 
 
 def supervised_ceiling(qcd: np.ndarray, wprime: np.ndarray) -> dict:
@@ -218,6 +222,11 @@ def main() -> None:
                       help="skip the background-only rows (run them once before any claim)")
     only.add_argument("--background-only", action="store_true",
                       help="only the background-only rows")
+    parser.add_argument("--methods", nargs="+", choices=("vae", "cwola", "cathode"),
+                        default=["vae", "cwola", "cathode"], help="the methods to run")
+    parser.add_argument("--vae-members", type=int, default=1,
+                        help="VAE ensemble members (stacked, through torch.compile when > 1); "
+                             "the score is their mean")
     parser.add_argument("--large", action="store_true",
                         help="search about 198k selected QCD events instead of 106k")
     parser.add_argument("--background-sets", type=int, default=5,
