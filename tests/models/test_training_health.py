@@ -118,6 +118,8 @@ def test_compiled_stacked_training_equals_eager(lhco_rows):
     compiled = train(lhco_rows, TrainConfig(**{**config.to_dict(), "torch_compile": True}))
     assert len(lhco_rows) * 0.75 % 64 != 0  # both kinds of batch ran
     _histories_close(compiled, eager, rtol=1e-4)
+    with pytest.raises(ValueError, match="applies to the stacked ensembles .* not to wnae"):
+        TrainConfig.for_model("wnae", torch_compile=True)
 
 
 def test_training_goes_on_without_a_compiler(lhco_rows, monkeypatch):

@@ -133,6 +133,12 @@ class TrainConfig:
             raise ValueError(f"unknown outlier reweighting {self.oe_reweight!r}; valid: mass")
         if self.oe_reweight is not None and self.oe is None:
             raise ValueError("outlier reweighting needs outlier exposure (oe = mse or kl)")
+        if self.torch_compile and not self.stackable:
+            raise ValueError(
+                "torch_compile (--compile) applies to the stacked ensembles (ae, vae, cvae "
+                f"without outlier exposure), not to {self.model}"
+                + (" with outlier exposure" if self.oe else "")
+            )
         if self.ensemble < 1 or self.epochs < 1:
             raise ValueError("ensemble and epochs must be at least 1")
         if self.on_divergence not in ("retry", "drop"):
