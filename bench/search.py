@@ -1,7 +1,7 @@
 """Signal injection: what each search method finds, at several S/B, and on background only.
 
     python bench/search.py [--toys 200] [--epochs 30] [--s-over-b ...] [--large]
-                           [--methods vae cwola cathode] [--vae-members 1]
+                           [--methods vae cwola cathode] [--vae-members 1] [--mjj-knots 0]
                            [--injected-only | --background-only] [--background-sets 5]
 
 Background: the cached generated QCD dijets (100k events of seed 1 and 130k of seed 2) after the
@@ -158,7 +158,7 @@ def evaluate(rows, truth, args, seed, mass: float = MASS) -> list[tuple]:
             if score is None:
                 keep = np.ones(len(mjj), dtype=bool)
             elif follows_mjj:
-                fit = fit_quantile_threshold(score, mjj, efficiency)
+                fit = fit_quantile_threshold(score, mjj, efficiency, knots=args.mjj_knots)
                 keep = score > quantile_threshold(fit, mjj)
             else:
                 keep = score > np.quantile(score, 1 - efficiency)
@@ -227,6 +227,9 @@ def main() -> None:
     parser.add_argument("--vae-members", type=int, default=1,
                         help="VAE ensemble members (stacked, through torch.compile when > 1); "
                              "the score is their mean")
+    parser.add_argument("--mjj-knots", type=int, default=0,
+                        help="knots of the m_jj-following thresholds' spline (0: a quadratic "
+                             "in ln m_jj)")
     parser.add_argument("--large", action="store_true",
                         help="search about 198k selected QCD events instead of 106k")
     parser.add_argument("--background-sets", type=int, default=5,
