@@ -52,6 +52,30 @@ def test_the_threshold_follows_mjj(qcd_rows):
     assert edge[2] == edge[0] and edge[3] == edge[1]
 
 
+def test_a_spline_threshold_bends_locally_and_round_trips(qcd_rows):
+    """With knots the threshold is a spline in ln m_jj (here piecewise linear, continuous at
+    its knots), keeps the efficiency in each m_jj half, survives JSON, and evaluates the same
+    on awkward arrays; without knots the parameters are the polynomial's alone."""
+    import awkward as ak
+
+    mj1, mjj = qcd_rows
+    efficiency = 0.5
+    assert "knots" not in fit_quantile_threshold(mj1, mjj, efficiency, degree=1)
+    fit = json.loads(json.dumps(fit_quantile_threshold(mj1, mjj, efficiency, degree=1, knots=2)))
+    assert len(fit["knots"]) == 2 and len(fit["coefficients"]) == 4
+    knots_gev = 1000.0 * np.exp(np.array(fit["knots"]))
+    assert np.all((knots_gev > mjj.min()) & (knots_gev < mjj.max()))
+    threshold = quantile_threshold(fit, mjj)
+    error = np.sqrt(efficiency * (1 - efficiency) / (len(mj1) / 2))
+    halves = flatness(mj1, mjj, threshold, quantiles=2)
+    assert all(abs(e - efficiency) < 2 * error for e in halves), halves
+    step = 1e-6 * knots_gev
+    left = quantile_threshold(fit, knots_gev - step)
+    right = quantile_threshold(fit, knots_gev + step)
+    assert np.allclose(left, right, atol=1e-3 * np.ptp(threshold))  # continuous at the knots
+    assert np.allclose(np.asarray(quantile_threshold(fit, ak.Array(mjj))), threshold)
+
+
 def test_calibrated_model_fills_mjj_cuts(tmp_path):
     from click.testing import CliRunner
     from jetad.processors import DijetAnomalyProcessor
