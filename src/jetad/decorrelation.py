@@ -126,11 +126,12 @@ def flatness(score: np.ndarray, mjj: np.ndarray, threshold, quantiles: int = 4) 
     return [float(passed[index == q].mean()) for q in range(quantiles)]
 
 
-def calibrate(model_path, background, degree: int = 2) -> dict:
+def calibrate(model_path, background, degree: int = 2, knots: int = 0) -> dict:
     """Fit every working point of the model at ``model_path`` as a function of m_jj on the
     ``background`` files (after the feature set's selection), store them in its metadata as
     ``mjj_working_points`` and return, per working point, the efficiency in m_jj quartiles
-    with the fixed and the m_jj-dependent threshold."""
+    with the fixed and the m_jj-dependent threshold (``degree``, ``knots``: as
+    :func:`fit_quantile_threshold`)."""
     import json
 
     from jetad.datasets import feature_rows
@@ -146,7 +147,7 @@ def calibrate(model_path, background, degree: int = 2) -> dict:
     mjj = rows[:, -1]
     fits, report = {}, {}
     for name, efficiency in WORKING_POINTS.items():
-        fit = fit_quantile_threshold(score, mjj, efficiency, degree)
+        fit = fit_quantile_threshold(score, mjj, efficiency, degree, knots)
         fits[f"{name}_mjj"] = fit
         report[name] = {
             "fixed": flatness(score, mjj, metadata["working_points"][name]),
@@ -154,7 +155,7 @@ def calibrate(model_path, background, degree: int = 2) -> dict:
         }
     metadata["mjj_working_points"] = fits
     metadata["mjj_calibration"] = {"files": summary["files"], "rows": summary["rows"],
-                                   "degree": degree}  # fmt: skip
+                                   "degree": degree, "knots": knots}  # fmt: skip
     metadata_path(model_path).write_text(json.dumps(metadata, indent=2) + "\n")
     return report
 

@@ -186,14 +186,17 @@ def _member_progress(bar, epochs: int):
               help="QCD files to fit the thresholds on (repeatable).")  # fmt: skip
 @click.option("--degree", type=click.IntRange(0, 5), default=2, show_default=True,
               help="Polynomial degree in ln m_jj.")  # fmt: skip
-def decorrelate_command(model_path, background, degree) -> None:
+@click.option("--knots", type=click.IntRange(0, 20), default=0, show_default=True,
+              help="A spline of --degree with this many knots at m_jj quantiles: the threshold "
+                   "bends locally where a polynomial would leave a bump in the kept spectrum.")
+def decorrelate_command(model_path, background, degree, knots) -> None:
     """Working points that follow m_jj (quantile regression on background after the
     selection), stored with MODEL_PATH: the dijet processor then also cuts eff10_mjj, eff1_mjj
     and eff0p1_mjj, which keep the QCD m_jj shape."""
     from jetad.decorrelation import calibrate
 
     try:
-        report = calibrate(model_path, background, degree)
+        report = calibrate(model_path, background, degree, knots)
     except ValueError as err:
         raise click.ClickException(str(err)) from None
     table = Table(title=f"{model_path.name}: QCD efficiency in m_jj quartiles")
