@@ -35,6 +35,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -110,7 +111,7 @@ class FeatureSet:
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.features)
 
-    @property
+    @functools.cached_property  # read once per set, not once per chunk
     def options(self) -> tuple[str, ...] | None:
         """The keyword options its computation takes besides the events, constituents and jets
         (e.g. ``btag`` of ``hlt21``); None when it takes any (``**kwargs``) or cannot say."""

@@ -17,6 +17,7 @@ per ensemble.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
 
@@ -84,15 +85,13 @@ def stacked_losses(
     return alpha * mse + beta * kl, {"mse": mse, "kl": kl}
 
 
-_COMPILED: list[Callable] = []
 _COMPILE_FAILED: list[Exception] = []  # once it failed in this process, it is not tried again
 
 
+@functools.cache
 def _compiled_losses() -> Callable:
     """``stacked_losses`` through ``torch.compile``, made once per process."""
-    if not _COMPILED:
-        _COMPILED.append(torch.compile(stacked_losses, dynamic=False))
-    return _COMPILED[0]
+    return torch.compile(stacked_losses, dynamic=False)
 
 
 class StackedMembers:
