@@ -1,7 +1,7 @@
 """Signal injection: what each search method finds, at several S/B, and on background only.
 
     python bench/search.py [--toys 200] [--epochs 30] [--s-over-b ...] [--large]
-                           [--methods vae cwola cathode] [--vae-members 1] [--mjj-knots 0]
+                           [--methods vae cwola cathode] [--vae-members 1] [--mjj-knots N]
                            [--injected-only | --background-only] [--background-sets 5]
 
 Background: the cached generated QCD dijets (100k events of seed 1 and 130k of seed 2) after the
@@ -18,7 +18,8 @@ the m_jj spectrum after the cut:
 - ``vae``: the VAE of Bortolato et al. (``TrainConfig.for_model("vae")``, ``--vae-members``), its
   primary score (the KL to the background's latent distribution), fixed thresholds;
 - ``vae_mjj``: the same score, thresholds following m_jj (quantile regression,
-  ``jetad.decorrelation``), fitted on the pseudo-data;
+  ``jetad.decorrelation``: a spline in ln m_jj with as many knots as the sample affords, at most
+  8; ``--mjj-knots 0`` for the quadratic of earlier runs), fitted on the pseudo-data;
 - ``cwola``, ``cwola_mjj``: CWoLa hunting (``jetad.weak_supervision.cwola``): signal region
   (SR) m × (1 ± 8%) against its sidebands (the next 8% on each side), 5 folds; fixed and
   m_jj-following thresholds;
@@ -33,7 +34,9 @@ background alone every hypothesis is trained and the largest global significance
 
 Printed per S/B and method: AUC, SIC_max and SIC at ε_S = 0.5 (SIC½) of the score on the truth
 (in the SR for the weakly supervised methods), the window found and whether it holds 3.5 TeV,
-the local and global significance; then the background-only rows: the largest global
+the local and global significance, and for the m_jj-following cuts the signal kept when the
+thresholds are fitted on the QCD alone (``oracle``: what the in-sample fit absorbs shows as the
+difference); then the background-only rows: the largest global
 significance seen, on the whole background and on ``--background-sets`` disjoint parts of it
 (independent background-only sets, each a fraction of the size).
 """
@@ -155,11 +158,18 @@ def evaluate(rows, truth, args, seed, mass: float = MASS) -> list[tuple]:
             quality = (f"{fom['auc']:.3f}", f"{fom['sic_max']:.2f}", f"{sic_half:.2f}")
         cuts = {"none": None} if score is None else EFFICIENCIES
         for cut, efficiency in cuts.items():
+            oracle_kept = ""
             if score is None:
                 keep = np.ones(len(mjj), dtype=bool)
             elif follows_mjj:
                 fit = fit_quantile_threshold(score, mjj, efficiency, knots=args.mjj_knots)
                 keep = score > quantile_threshold(fit, mjj)
+                if truth.any():  # the signal the same thresholds keep when fitted on QCD alone
+                    qcd = truth == 0
+                    oracle = fit_quantile_threshold(score[qcd], mjj[qcd], efficiency,
+                                                    knots=args.mjj_knots)  # fmt: skip
+                    passed = score[~qcd] > quantile_threshold(oracle, mjj[~qcd])
+                    oracle_kept = f" ({int(passed.sum())})"
             else:
                 keep = score > np.quantile(score, 1 - efficiency)
             found = hunt(mjj, keep, args.toys)
@@ -168,17 +178,18 @@ def evaluate(rows, truth, args, seed, mass: float = MASS) -> list[tuple]:
             window = found["window"]
             right = window is not None and window[0] < MASS < window[1]
             text = "—" if window is None else f"{window[0]:.0f}–{window[1]:.0f}"
-            lines.append((name, cut, *quality, int((truth[keep] == 1).sum()), text,
+            kept = f"{int((truth[keep] == 1).sum())}{oracle_kept}"
+            lines.append((name, cut, *quality, kept, text,
                           "yes" if right else "no", found["local"], found["global"]))  # fmt: skip
     return lines
 
 
 def show(title: str, lines: list[tuple]) -> None:
     print(f"\n## {title}")
-    print(f"{'method':>11} {'cut':>6} {'AUC':>6} {'SICmax':>6} {'SIC½':>6} {'signal':>7} "
+    print(f"{'method':>11} {'cut':>6} {'AUC':>6} {'SICmax':>6} {'SIC½':>6} {'signal (oracle)':>15} "
           f"{'window [GeV]':>12} {'3.5 TeV':>8} {'local Z':>8} {'global Z':>8}")  # fmt: skip
     for name, cut, auc, sic, sic_half, kept, window, right, local, glob in lines:
-        print(f"{name:>11} {cut:>6} {auc:>6} {sic:>6} {sic_half:>6} {kept:>7} {window:>12} "
+        print(f"{name:>11} {cut:>6} {auc:>6} {sic:>6} {sic_half:>6} {kept:>15} {window:>12} "
               f"{right:>8} {local:>8.2f} {glob:>8.2f}", flush=True)  # fmt: skip
 
 
@@ -227,9 +238,9 @@ def main() -> None:
     parser.add_argument("--vae-members", type=int, default=1,
                         help="VAE ensemble members (stacked, through torch.compile when > 1); "
                              "the score is their mean")
-    parser.add_argument("--mjj-knots", type=int, default=0,
+    parser.add_argument("--mjj-knots", type=int, default=None,
                         help="knots of the m_jj-following thresholds' spline (0: a quadratic "
-                             "in ln m_jj)")
+                             "in ln m_jj; default: jetad.decorrelation.auto_knots)")
     parser.add_argument("--large", action="store_true",
                         help="search about 198k selected QCD events instead of 106k")
     parser.add_argument("--background-sets", type=int, default=5,

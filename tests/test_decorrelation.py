@@ -99,3 +99,20 @@ def test_calibrated_model_fills_mjj_cuts(tmp_path):
     total = mjj[{"cut": "none"}].values(flow=True).sum()
     kept = mjj[{"cut": "eff10_mjj"}].values(flow=True).sum() / total
     assert abs(kept - 0.1) < 3 * np.sqrt(0.09 / total) + 1 / total  # calibrated on these events
+
+
+def test_the_default_spline_has_the_knots_its_sample_affords(qcd_rows):
+    """By default every piece of the threshold spline keeps at least 100 events above it, with at
+    most 8 knots (what kept every m_jj bin of 198k QCD within 0.8–1.3% at 1%): 198k events
+    afford 8 at 1% and none at 0.1%; a fifth of 106k affords 1 at 1%."""
+    from jetad.decorrelation import auto_knots
+
+    assert [auto_knots(198_000, 0.01), auto_knots(198_000, 0.001)] == [8, 0]
+    assert [auto_knots(21_000, 0.01), auto_knots(21_000, 0.1), auto_knots(150, 0.5)] == [1, 8, 0]
+    mj1, mjj = qcd_rows  # 106 events: 53 above a 50% cut afford no knot, the polynomial
+    efficiency = 0.5
+    fit = fit_quantile_threshold(mj1, mjj, efficiency, degree=1)
+    assert "knots" not in fit and auto_knots(len(mj1), efficiency) == 0
+    assert fit == fit_quantile_threshold(mj1, mjj, efficiency, degree=1, knots=0)
+    four_times = np.tile(mj1, 4), np.tile(mjj, 4)  # 212 above: two pieces, one knot
+    assert len(fit_quantile_threshold(*four_times, efficiency, degree=1)["knots"]) == 1

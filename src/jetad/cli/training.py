@@ -186,9 +186,11 @@ def _member_progress(bar, epochs: int):
               help="QCD files to fit the thresholds on (repeatable).")  # fmt: skip
 @click.option("--degree", type=click.IntRange(0, 5), default=2, show_default=True,
               help="Polynomial degree in ln m_jj.")  # fmt: skip
-@click.option("--knots", type=click.IntRange(0, 20), default=0, show_default=True,
+@click.option("--knots", type=click.IntRange(0, 20), default=None,
               help="A spline of --degree with this many knots at m_jj quantiles: the threshold "
-                   "bends locally where a polynomial would leave a bump in the kept spectrum.")
+                   "bends locally where a polynomial would leave a bump in the kept spectrum "
+                   "(0: the polynomial) [default: as many as the sample affords, at most 8, "
+                   "each piece keeping 100 events].")
 def decorrelate_command(model_path, background, degree, knots) -> None:
     """Working points that follow m_jj (quantile regression on background after the
     selection), stored with MODEL_PATH: the dijet processor then also cuts eff10_mjj, eff1_mjj
