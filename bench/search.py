@@ -11,8 +11,12 @@ fixed S/B the significance any cut can reach grows as the square root of the sam
 cached W′ → X(qq)Y(qq) (3.5 TeV) events after the same selection, injected at S/B ∈ {0.3%, 0.5%,
 1%, 3%} *within ±1σ of the peak* (σ/m = 0.065).
 Every method is trained on the pseudo-data itself, without the truth, then cut at 10% and 1%
-of the pseudo-data, and the bump hunt (``jetad.bumphunt``: every width, ``--toys`` toys) runs on
-the m_jj spectrum after the cut:
+of the pseudo-data, and two bump hunts (every width, ``--toys`` toys) run on the m_jj spectrum
+after the cut: ``fit``, the dijet function fitted to the kept events (``jetad.bumphunt
+.bump_hunt``), and ``ratio``, the fraction of each bin's events that the cut keeps against a
+fraction smooth in ln m_jj (``jetad.bumphunt.pass_fraction_hunt``: the rejected events carry
+the spectrum's shape). A perfect tagger (every W′ kept, with a random 10% or 1% of the QCD) is
+hunted first: the ceiling of each hunt at each S/B, whatever the method. The methods:
 
 - ``none``: the bump hunt without a cut;
 - ``vae``: the VAE of Bortolato et al. (``TrainConfig.for_model("vae")``, ``--vae-members``), its
@@ -33,12 +37,12 @@ significance is corrected for 3 hypotheses (Šidák, p → 1 − (1 − p)³: co
 background alone every hypothesis is trained and the largest global significance is printed.
 
 Printed per S/B and method: AUC, SIC_max and SIC at ε_S = 0.5 (SIC½) of the score on the truth
-(in the SR for the weakly supervised methods), the window found and whether it holds 3.5 TeV,
-the local and global significance, and for the m_jj-following cuts the signal kept when the
-thresholds are fitted on the QCD alone (``oracle``: what the in-sample fit absorbs shows as the
-difference); then the background-only rows: the largest global
-significance seen, on the whole background and on ``--background-sets`` disjoint parts of it
-(independent background-only sets, each a fraction of the size).
+(in the SR for the weakly supervised methods), for each hunt the window found, whether it holds
+3.5 TeV, the local and global significance, and for the m_jj-following cuts the signal kept when
+the thresholds are fitted on the QCD alone (``oracle``: what the in-sample fit absorbs shows as
+the difference); then the background-only rows: the largest global significance seen, on the
+whole background and on ``--background-sets`` disjoint parts of it (independent background-only
+sets, each a fraction of the size).
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ import numpy as np
 from scipy import stats
 
 from _samples import search_qcd, selected_rows
-from jetad.bumphunt import Spectrum, bump_hunt, fit_start
+from jetad.bumphunt import Spectrum, bump_hunt, fit_start, pass_fraction_hunt
 from jetad.decorrelation import fit_quantile_threshold, quantile_threshold
 from jetad.features import FEATURE_SETS
 from jetad.histograms import MJJ_EDGES
@@ -62,6 +66,8 @@ MASS, RESOLUTION = 3500.0, 0.065
 HYPOTHESES = (3000.0, 3500.0, 4000.0)
 S_OVER_B = (0.003, 0.005, 0.01, 0.03)
 EFFICIENCIES = {"eff10": 0.10, "eff1": 0.01}
+#: The two bump hunts run on every cut (see ``hunt``).
+HUNTS = ("fit", "ratio")
 
 
 def core(mjj: np.ndarray) -> np.ndarray:
@@ -91,14 +97,24 @@ def vae_score(rows: np.ndarray, epochs: int, seed: int, members: int = 1) -> np.
         return model(torch.from_numpy(rows[:, :-1])).numpy()[:, 0]
 
 
-def hunt(mjj: np.ndarray, keep: np.ndarray, toys: int) -> dict:
+def hunt(mjj: np.ndarray, keep: np.ndarray, toys: int, how: str = "fit") -> dict:
+    """The bump hunt on the kept events' m_jj: ``fit``, the dijet function fitted to them
+    (``jetad.bumphunt.bump_hunt``); ``ratio``, their fraction of all events per bin against a
+    smooth fraction (``jetad.bumphunt.pass_fraction_hunt``)."""
     counts, _ = np.histogram(mjj[keep], MJJ_EDGES)
     full = Spectrum.from_counts(counts, MJJ_EDGES)
-    first = fit_start(full)
-    filled = np.nonzero(counts[first:])[0]
-    if len(filled) < 9:
-        return {"window": None, "local": np.nan, "global": np.nan}
-    result = bump_hunt(full[first : first + int(filled[-1]) + 1], n_toys=toys)
+    if how == "ratio":
+        failed = Spectrum.from_counts(np.histogram(mjj[~keep], MJJ_EDGES)[0], MJJ_EDGES)
+        try:
+            result = pass_fraction_hunt(full, failed, n_toys=toys)
+        except ValueError:  # too few bins keep an event
+            return {"window": None, "local": np.nan, "global": np.nan}
+    else:
+        first = fit_start(full)
+        filled = np.nonzero(counts[first:])[0]
+        if len(filled) < 9:
+            return {"window": None, "local": np.nan, "global": np.nan}
+        result = bump_hunt(full[first : first + int(filled[-1]) + 1], n_toys=toys)
     return {"window": result.window, "local": result.local_significance,
             "global": result.global_significance}  # fmt: skip
 
@@ -142,6 +158,24 @@ def supervised_ceiling(qcd: np.ndarray, wprime: np.ndarray) -> dict:
     return figures_of_merit(score[y[~half] == 0], score[y[~half] == 1])
 
 
+def perfect_tagger(qcd: np.ndarray, wprime: np.ndarray, args) -> None:
+    """What each bump hunt finds when the cut is perfect: every W′ event kept with a random
+    10% or 1% of the QCD (the statistics' ceiling at each S/B, whatever the method)."""
+    print("\nperfect tagger: every injected W′ kept, with a random fraction of the QCD")
+    print(f"{'S/B':>5} {'QCD kept':>8} {'S/√B ±1σ':>9} {'fit window':>12} {'local':>6} "
+          f"{'global':>6} {'ratio window':>12} {'local':>6} {'global':>6}")  # fmt: skip
+    for s_over_b in args.s_over_b:
+        rows, truth = pseudo_data(qcd, wprime, s_over_b, np.random.default_rng(1))
+        mjj, random = rows[:, -1], np.random.default_rng(2).random(len(rows))
+        for efficiency in EFFICIENCIES.values():
+            keep = (truth == 1) | (random < efficiency)
+            inside = keep & core(mjj)
+            ratio = inside[truth == 1].sum() / np.sqrt(max(inside[truth == 0].sum(), 1))
+            found = [hunt(mjj, keep, args.toys, how) for how in HUNTS]
+            print(f"{s_over_b:>5.1%} {efficiency:>8.0%} {ratio:>9.2f} "
+                  + " ".join(_columns(f) for f in found), flush=True)  # fmt: skip
+
+
 def sidak(z: float, trials: int) -> float:
     """The significance of the smallest of ``trials`` p-values: p → 1 − (1 − p)^trials."""
     p = stats.norm.sf(z)
@@ -172,25 +206,34 @@ def evaluate(rows, truth, args, seed, mass: float = MASS) -> list[tuple]:
                     oracle_kept = f" ({int(passed.sum())})"
             else:
                 keep = score > np.quantile(score, 1 - efficiency)
-            found = hunt(mjj, keep, args.toys)
-            if name.startswith(("cwola", "cathode")):
-                found["global"] = sidak(found["global"], len(HYPOTHESES))
-            window = found["window"]
-            right = window is not None and window[0] < MASS < window[1]
-            text = "—" if window is None else f"{window[0]:.0f}–{window[1]:.0f}"
+            found = {}
+            for how in HUNTS if score is not None else ("fit",):
+                found[how] = hunt(mjj, keep, args.toys, how)
+                if name.startswith(("cwola", "cathode")):
+                    found[how]["global"] = sidak(found[how]["global"], len(HYPOTHESES))
             kept = f"{int((truth[keep] == 1).sum())}{oracle_kept}"
-            lines.append((name, cut, *quality, kept, text,
-                          "yes" if right else "no", found["local"], found["global"]))  # fmt: skip
+            lines.append((name, cut, *quality, kept, found))
     return lines
+
+
+def _columns(found: dict | None) -> str:
+    if not found:
+        return f"{'':>12} {'':>4} {'':>6} {'':>6}"
+    window = found["window"]
+    text = "—" if window is None else f"{window[0]:.0f}–{window[1]:.0f}"
+    right = "yes" if window is not None and window[0] < MASS < window[1] else "no"
+    return f"{text:>12} {right:>4} {found['local']:>6.2f} {found['global']:>6.2f}"
 
 
 def show(title: str, lines: list[tuple]) -> None:
     print(f"\n## {title}")
-    print(f"{'method':>11} {'cut':>6} {'AUC':>6} {'SICmax':>6} {'SIC½':>6} {'signal (oracle)':>15} "
-          f"{'window [GeV]':>12} {'3.5 TeV':>8} {'local Z':>8} {'global Z':>8}")  # fmt: skip
-    for name, cut, auc, sic, sic_half, kept, window, right, local, glob in lines:
-        print(f"{name:>11} {cut:>6} {auc:>6} {sic:>6} {sic_half:>6} {kept:>15} {window:>12} "
-              f"{right:>8} {local:>8.2f} {glob:>8.2f}", flush=True)  # fmt: skip
+    print(f"{'':>57} {'dijet-function fit':^31} {'pass fraction':^31}")
+    heading = f"{'window [GeV]':>12} {'3.5?':>4} {'local':>6} {'global':>6}"
+    print(f"{'method':>11} {'cut':>6} {'AUC':>6} {'SICmax':>6} {'SIC½':>6} "
+          f"{'signal (oracle)':>15} {heading} {heading}")  # fmt: skip
+    for name, cut, auc, sic, sic_half, kept, found in lines:
+        print(f"{name:>11} {cut:>6} {auc:>6} {sic:>6} {sic_half:>6} {kept:>15} "
+              f"{_columns(found.get('fit'))} {_columns(found.get('ratio'))}", flush=True)
 
 
 def background_only(qcd: np.ndarray, args) -> None:
@@ -201,23 +244,29 @@ def background_only(qcd: np.ndarray, args) -> None:
                            for k in range(args.background_sets)}  # fmt: skip
     largest, per_method = {}, {}
     for name, rows in sets.items():
-        worst = []
+        worst = {how: [] for how in HUNTS}
         for mass in HYPOTHESES:
             lines = evaluate(rows, np.zeros(len(rows)), args, seed=1, mass=mass)
             show(f"background only ({name}, {len(rows)} events), signal region at "
                  f"{mass / 1000:.1f} TeV", lines)  # fmt: skip
-            worst += [line[-1] for line in lines]
-            for method, cut, *_, local, glob in lines:
-                per_method.setdefault((method, cut), []).append((local, glob))
-        largest[name] = float(np.nanmax(worst))
-        print(f"largest global Z on background only ({name}): {largest[name]:.2f}", flush=True)
+            for method, cut, *_, found in lines:
+                for how, result in found.items():
+                    worst[how].append(result["global"])
+                    per_method.setdefault((method, cut, how), []).append(
+                        (result["local"], result["global"])
+                    )
+        largest[name] = {how: float(np.nanmax(z)) for how, z in worst.items()}
+        print(f"largest global Z on background only ({name}): "
+              + ", ".join(f"{how} {z:.2f}" for how, z in largest[name].items()), flush=True)
     print("\nlargest local / global Z on background only, every set and hypothesis:")
-    for (method, cut), values in per_method.items():
+    for (method, cut, how), values in per_method.items():
         local, glob = np.nanmax(np.array(values, dtype=float), axis=0)
-        print(f"{method:>11} {cut:>6} {local:>8.2f} {glob:>8.2f}")
-    print("\nlargest global Z per background-only set: "
-          + ", ".join(f"{name} {z:.2f}" for name, z in largest.items())
-          + f"; largest of all {max(largest.values()):.2f} (goal < 2)", flush=True)
+        print(f"{method:>11} {cut:>6} {how:>6} {local:>8.2f} {glob:>8.2f}")
+    for how in HUNTS:
+        print(f"\nlargest global Z per background-only set ({how}): "
+              + ", ".join(f"{name} {z[how]:.2f}" for name, z in largest.items())
+              + f"; largest of all {max(z[how] for z in largest.values()):.2f} (goal < 2)",
+              flush=True)  # fmt: skip
 
 
 def main() -> None:
@@ -227,7 +276,7 @@ def main() -> None:
     parser.add_argument("--s-over-b", type=float, nargs="*", default=S_OVER_B,
                         help="injected S/B values (none: background only)")  # fmt: skip
     parser.add_argument("--ceiling-only", action="store_true",
-                        help="print the supervised ceiling and stop")  # fmt: skip
+                        help="print the supervised and perfect-tagger ceilings and stop")
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--injected-only", action="store_true",
                       help="skip the background-only rows (run them once before any claim)")
@@ -255,6 +304,7 @@ def main() -> None:
     print(f"supervised ceiling in the signal region (truth labels, same inputs): AUC "
           f"{ceiling['auc']:.3f}, SIC_max {ceiling['sic_max']:.2f} "
           f"({ceiling['n_background']} QCD, {ceiling['n_signal']} W′ test events)", flush=True)
+    perfect_tagger(qcd, wprime, args)
     if args.ceiling_only:
         return
     start = time.perf_counter()

@@ -29,17 +29,24 @@
   largest local Z is at least the observed one, as a one-sided Gaussian significance (clipped at
   0; with N toys it cannot exceed the significance of a p-value of 1/(N + 1)). The same toys give
   the fit's goodness-of-fit p-value: the fraction whose −2 ln L is at least the observed one.
+- **Pass fraction.** After a tight anomaly cut, :func:`pass_fraction_hunt` (module
+  :mod:`~jetad.bumphunt.ratio`) hunts in the fraction of each bin's events that the cut keeps,
+  binomial given the bin's count, against a fraction smooth in ln m_jj: the failing events
+  carry the spectrum's shape, so the few passing ones need not (the pass/fail estimate of
+  the CMS anomaly-detection dijet search).
 - **Spurious signal.** :func:`spurious_signal` fits background plus a Gaussian signal of the
   m_jj resolution to a background-only spectrum at each mass and reports the fitted signal over
   its error, as the CMS and ATLAS dijet searches do to show the function is flexible enough.
 
 All m_jj values and bin edges are in GeV. The modules: :mod:`~jetad.bumphunt.spectrum`
-(spectra, the dijet function), :mod:`~jetad.bumphunt.fit` (the background fit) and
-:mod:`~jetad.bumphunt.hunt` (the scan, the toys, the spurious signal).
+(spectra, the dijet function), :mod:`~jetad.bumphunt.fit` (the background fit),
+:mod:`~jetad.bumphunt.hunt` (the scan, the toys, the spurious signal) and
+:mod:`~jetad.bumphunt.ratio` (the pass-fraction hunt).
 """
 
 from jetad.bumphunt.fit import BackgroundFit, fit_background
 from jetad.bumphunt.hunt import BumpHunt, SpuriousSignal, Window, bump_hunt, scan, spurious_signal
+from jetad.bumphunt.ratio import PassFractionHunt, pass_fraction_hunt
 from jetad.bumphunt.spectrum import (
     RESOLUTION,
     WIDTHS,
@@ -57,6 +64,7 @@ __all__ = [
     "BackgroundFit",
     "BumpHunt",
     "MjjSpectra",
+    "PassFractionHunt",
     "Spectrum",
     "SpuriousSignal",
     "Window",
@@ -66,6 +74,7 @@ __all__ = [
     "fit_start",
     "gaussian_signal",
     "mjj_spectra",
+    "pass_fraction_hunt",
     "scan",
     "spurious_signal",
 ]
