@@ -216,6 +216,23 @@ def run_analysis(
     return write_outputs(result, Path(output), skipped), skipped
 
 
+def _pass_fraction(spectra, model: str, cut: str, widths, toys: int, report: Report) -> dict:
+    """The pass-fraction hunt of ``cut`` (:func:`jetad.bumphunt.pass_fraction_hunt`) as a
+    JSON-ready dict, or ``{"skipped": reason}`` for weighted spectra or too few bins."""
+    from jetad.bumphunt import pass_fraction_hunt
+
+    passed, failed = spectra.passed_and_failed(model, cut)
+    try:
+        result = pass_fraction_hunt(passed, failed, widths=widths, n_toys=toys)
+    except ValueError as err:
+        report(f"{model}/{cut}: no pass-fraction hunt ({err})")
+        return {"skipped": str(err)}
+    low, high = result.window
+    report(f"{model}/{cut}: pass fraction: window {low:.0f}-{high:.0f} GeV, local Z "
+           f"{result.local_significance:.2f}, global Z {result.global_significance:.2f}")
+    return result.to_dict()
+
+
 def hunt_bumps(
     histograms,
     output,
@@ -230,6 +247,8 @@ def hunt_bumps(
 ) -> dict:
     """Fit the m_jj background of a run's ``histograms.coffea`` and scan for bumps, before
     and after each of ``cuts``, for every model; plots and ``bumphunt.json`` into ``output``.
+    After each cut of unit-weight data the fraction the cut keeps is hunted too
+    (:func:`jetad.bumphunt.pass_fraction_hunt`, under ``"pass_fraction"``).
 
     Args:
         datasets: summed into the spectrum; required when the file holds more than one, so
@@ -279,6 +298,9 @@ def hunt_bumps(
                    f"({result.width_bins} bins), local Z {result.local_significance:.2f}, "
                    f"global Z {result.global_significance:.2f}, fit p-value "
                    f"{result.gof_p_value:.2f} ({len(result.fit.parameters)} parameters)")
+            if cut != "none":
+                hunts[cut]["pass_fraction"] = _pass_fraction(spectrum_of, model, cut, widths,
+                                                             toys, report)  # fmt: skip
     if spurious_of is not None and "none" in fit_ranges:
         spectrum = spurious_of.between(spurious_of.models[0], "none", *fit_ranges["none"])
         spurious = spurious_signal(spectrum)

@@ -155,6 +155,14 @@ class MjjSpectra:
             return None, f"fewer than {needed} filled m_jj bins above {low:.0f} GeV"
         return spectrum[first : first + int(filled[-1]) + 1], ""
 
+    def passed_and_failed(self, model: str, cut: str) -> tuple[Spectrum, Spectrum]:
+        """The spectra of the events ``cut`` keeps and of those it rejects (no cut minus cut:
+        each event is in exactly one)."""
+        passed, everything = self.spectrum(model, cut), self.spectrum(model, "none")
+        sumw = np.maximum(everything.sumw - passed.sumw, 0.0)
+        sumw2 = np.maximum(everything.sumw2 - passed.sumw2, 0.0)
+        return passed, Spectrum(sumw, sumw2, passed.edges)
+
     def between(self, model: str, cut: str, low: float, high: float) -> Spectrum:
         """The spectrum's bins between the edges ``low`` and ``high`` (GeV)."""
         spectrum = self.spectrum(model, cut)
