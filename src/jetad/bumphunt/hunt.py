@@ -104,18 +104,31 @@ def _signal_fit(k, s, integrate, first: BackgroundFit, window: slice) -> _Signal
     return _SignalFit(background, float(values[-1] * template.sum()))
 
 
+def best_windows(edges: np.ndarray, scans) -> list[Window]:
+    """Each width's most significant :class:`Window` from ``(width, local Z per position)``."""
+    windows = []
+    for width, local in scans:
+        best = int(np.argmax(local))
+        windows.append(Window(width, float(edges[best]), float(edges[best + width]),
+                              float(local[best]), best, tuple(local.tolist())))  # fmt: skip
+    return windows
+
+
+def global_p_value(toy_maxima: np.ndarray, local: float) -> float:
+    """The fraction of toys whose largest local Z reaches ``local``, counting the observation
+    itself ((1 + n) / (1 + N)); NaN without toys."""
+    if not len(toy_maxima):
+        return float("nan")
+    return float((1 + np.sum(toy_maxima >= local)) / (1 + len(toy_maxima)))
+
+
 def _hunt(k: np.ndarray, s: np.ndarray, edges: np.ndarray, widths: Sequence[int]):
     """The background-only fit and, for each width, the local Z of every window
     (:func:`_score_scan`) and the best one."""
     first = _fit_effective(k, s, edges)
     integrate = _Integrator(edges)
-    windows = []
-    for width in widths:
-        local = _score_scan(k, s, integrate, first, width)
-        best = int(np.argmax(local))
-        windows.append(Window(width, float(edges[best]), float(edges[best + width]),
-                              float(local[best]), best, tuple(local.tolist())))  # fmt: skip
-    return first, windows
+    scans = [(width, _score_scan(k, s, integrate, first, width)) for width in widths]
+    return first, best_windows(edges, scans)
 
 
 @dataclass(frozen=True)
@@ -205,7 +218,7 @@ def bump_hunt(
         toy_fit, toy_windows = _hunt(rng.poisson(nu).astype(float), s, edges, widths)
         maxima[t] = max(w.local_significance for w in toy_windows)
         deviances[t] = toy_fit.deviance
-    p_global = (1 + np.sum(maxima >= best.local_significance)) / (1 + n_toys) if n_toys else np.nan
+    p_global = global_p_value(maxima, best.local_significance)
     return BumpHunt(
         window=(best.low, best.high),
         width_bins=best.width_bins,

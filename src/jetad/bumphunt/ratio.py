@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import special, stats
 
-from jetad.bumphunt.hunt import Window, _finite_or_none
+from jetad.bumphunt.hunt import Window, _finite_or_none, best_windows, global_p_value
 from jetad.bumphunt.spectrum import WIDTHS, Spectrum
 
 __all__ = ["PassFractionHunt", "pass_fraction_hunt"]
@@ -187,11 +187,7 @@ def pass_fraction_hunt(
     design = _design(edges, degree)
     eta, coefficients, scans = _scan(k, n, design, widths)
     pi = special.expit(eta)
-    windows = []
-    for width, local in scans:
-        best = int(np.argmax(local))
-        windows.append(Window(width, float(edges[best]), float(edges[best + width]),
-                              float(local[best]), best, tuple(local.tolist())))  # fmt: skip
+    windows = best_windows(edges, scans)
     best = max(windows, key=lambda w: w.local_significance)
     window = slice(best.start_bin, best.start_bin + best.width_bins)
     deviance = _deviance(k, n, eta)
@@ -204,7 +200,7 @@ def pass_fraction_hunt(
         toy_eta, _, toy_scans = _scan(toy, n, design, widths)
         maxima[t] = max(float(np.max(local)) for _, local in toy_scans)
         deviances[t] = _deviance(toy, n, toy_eta)
-    p_global = (1 + np.sum(maxima >= best.local_significance)) / (1 + n_toys) if n_toys else np.nan
+    p_global = global_p_value(maxima, best.local_significance)
     return PassFractionHunt(
         window=(best.low, best.high),
         width_bins=best.width_bins,
