@@ -10,13 +10,14 @@ dijet processor's selection (lead pT > 1.2 TeV, |Δη| < 1.3), about 106k events
 fixed S/B the significance any cut can reach grows as the square root of the sample. Signal: the
 cached W′ → X(qq)Y(qq) (3.5 TeV) events after the same selection, injected at S/B ∈ {0.3%, 0.5%,
 1%, 3%} *within ±1σ of the peak* (σ/m = 0.065).
-Every method is trained on the pseudo-data itself, without the truth, then cut at 10% and 1%
-of the pseudo-data, and two bump hunts (every width, ``--toys`` toys) run on the m_jj spectrum
+Every method is trained on the pseudo-data itself, without the truth, then cut at 10% and 1% of
+the pseudo-data, and two bump hunts (every width, ``--toys`` toys) run on the m_jj spectrum
 after the cut: ``fit``, the dijet function fitted to the kept events (``jetad.bumphunt
 .bump_hunt``), and ``ratio``, the fraction of each bin's events that the cut keeps against a
-fraction smooth in ln m_jj (``jetad.bumphunt.pass_fraction_hunt``: the rejected events carry
-the spectrum's shape). A perfect tagger (every W′ kept, with a random 10% or 1% of the QCD) is
-hunted first: the ceiling of each hunt at each S/B, whatever the method. The methods:
+fraction smooth in ln m_jj (``jetad.bumphunt.pass_fraction_hunt``: the rejected events carry the
+spectrum's shape; on the m_jj-following cuts only, whose QCD fraction is flat). A perfect tagger
+(every W′ kept, with a random 10% or 1% of the QCD) is hunted first: the ceiling of each hunt at
+each S/B, whatever the method. The methods:
 
 - ``none``: the bump hunt without a cut;
 - ``vae``: the VAE of Bortolato et al. (``TrainConfig.for_model("vae")``, ``--vae-members``), its
@@ -207,7 +208,11 @@ def evaluate(rows, truth, args, seed, mass: float = MASS) -> list[tuple]:
             else:
                 keep = score > np.quantile(score, 1 - efficiency)
             found = {}
-            for how in HUNTS if score is not None else ("fit",):
+            # the pass-fraction hunt needs a fraction that a quadratic logit in ln m_jj can
+            # follow: on the QCD alone the VAE's fixed cuts gave 4.2σ local (2.6 global) and
+            # CWoLa's, whose classifier tells the signal region from its sidebands, 622σ; the
+            # m_jj-following cuts keep a flat fraction by construction
+            for how in HUNTS if follows_mjj else ("fit",):
                 found[how] = hunt(mjj, keep, args.toys, how)
                 if name.startswith(("cwola", "cathode")):
                     found[how]["global"] = sidak(found[how]["global"], len(HYPOTHESES))

@@ -148,8 +148,9 @@ def _bumphunt_section(output: Path) -> Section:
         "function refitted (profile likelihood), and the global significance and the fit's "
         "p-value count background-only toys that repeat the whole procedure, every width "
         "included (bumphunt.json).",
-        "The pass-fraction columns hunt, after each cut, in the fraction of each m_jj bin's "
-        "events that the cut keeps, against a fraction smooth in ln m_jj (binomial given the "
+        "The pass-fraction columns hunt, after each cut that follows m_jj, in the fraction of "
+        "each m_jj bin's events that the cut keeps, against a fraction smooth in ln m_jj "
+        "(flat for such a cut by construction; binomial given the "
         "bin's count; jetad.bumphunt.pass_fraction_hunt): the rejected events carry the "
         "spectrum's shape, so a signal near the turn-on, where the dijet function of the few "
         "kept events bends most easily, is not absorbed.",
