@@ -244,7 +244,8 @@ def test_cli_on_a_histograms_file(tmp_path):
     assert "pass_fraction" not in hunt["eff1"]
     assert report["spurious_signal"]["dataset"] == "qcd"
     assert report["spurious_signal"]["max_abs_ratio"] < 4
-    for name in ("bumphunt_vae_none.png", "bumphunt_vae_eff1.png", "spurious_signal_qcd.png"):
+    for name in ("bumphunt_vae_none.png", "bumphunt_vae_eff1.png", "spurious_signal_qcd.png",
+                 "pass_fraction_vae_eff1_mjj.png"):
         assert (tmp_path / "bh" / name).exists()
 
 

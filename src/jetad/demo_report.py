@@ -138,6 +138,8 @@ def _bumphunt_section(output: Path) -> Section:
                          str(r["fit"]["n_parameters"]),
                          *_pass_fraction_cells(r.get("pass_fraction"))))  # fmt: skip
             images.append(f"bumphunt_{model}_{cut}.png")
+            if "window" in r.get("pass_fraction", {}):
+                images.append(f"pass_fraction_{model}_{cut}.png")
     header = ("model", "cut", "window [GeV]", "width [bins]", "observed", "expected", "local Z",
               "global Z", "fit p-value", "fit parameters", "pass-fraction window [GeV]",
               "pass-fraction local / global Z")  # fmt: skip

@@ -216,7 +216,8 @@ def run_analysis(
     return write_outputs(result, Path(output), skipped), skipped
 
 
-def _pass_fraction(spectra, model: str, cut: str, widths, toys: int, report: Report) -> dict:
+def _pass_fraction(spectra, model: str, cut: str, widths, toys: int, report: Report,
+                   output: Path, label: str) -> dict:  # fmt: skip
     """The pass-fraction hunt of ``cut`` (:func:`jetad.bumphunt.pass_fraction_hunt`) as a
     JSON-ready dict, or ``{"skipped": reason}`` for weighted spectra or too few bins. Only the
     cuts that follow m_jj (``eff1_mjj``…) are hunted this way: a fixed cut's QCD fraction
@@ -224,6 +225,7 @@ def _pass_fraction(spectra, model: str, cut: str, widths, toys: int, report: Rep
     the VAE's fixed cuts gave 4.2σ local, 2.6σ global; ``python bench/search.py
     --background-only``)."""
     from jetad.bumphunt import pass_fraction_hunt
+    from jetad.plotting import plot_pass_fraction
 
     passed, failed = spectra.passed_and_failed(model, cut)
     try:
@@ -231,6 +233,8 @@ def _pass_fraction(spectra, model: str, cut: str, widths, toys: int, report: Rep
     except ValueError as err:
         report(f"{model}/{cut}: no pass-fraction hunt ({err})")
         return {"skipped": str(err)}
+    plot_pass_fraction(passed, failed, result, output / f"pass_fraction_{model}_{cut}.png",
+                       title=f"{model}, cut {cut}", label=label)  # fmt: skip
     low, high = result.window
     report(f"{model}/{cut}: pass fraction: window {low:.0f}-{high:.0f} GeV, local Z "
            f"{result.local_significance:.2f}, global Z {result.global_significance:.2f}")
@@ -303,8 +307,9 @@ def hunt_bumps(
                    f"global Z {result.global_significance:.2f}, fit p-value "
                    f"{result.gof_p_value:.2f} ({len(result.fit.parameters)} parameters)")
             if cut.endswith("_mjj"):  # a flat QCD fraction by construction (see _pass_fraction)
-                hunts[cut]["pass_fraction"] = _pass_fraction(spectrum_of, model, cut, widths,
-                                                             toys, report)  # fmt: skip
+                hunts[cut]["pass_fraction"] = _pass_fraction(
+                    spectrum_of, model, cut, widths, toys, report, output, label
+                )
     if spurious_of is not None and "none" in fit_ranges:
         spectrum = spurious_of.between(spurious_of.models[0], "none", *fit_ranges["none"])
         spurious = spurious_signal(spectrum)

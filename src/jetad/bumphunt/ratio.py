@@ -112,7 +112,8 @@ def _scan(k: np.ndarray, n: np.ndarray, design: np.ndarray, widths: Sequence[int
 class PassFractionHunt:
     """The result of :func:`pass_fraction_hunt`, JSON-ready via :meth:`to_dict`: the best
     window (GeV) and its local and global significance, the events passing in it and those the
-    smooth fraction expects, the fitted logit coefficients, the fit's binomial deviance and
+    smooth fraction expects, the fitted logit coefficients and the fitted fraction of every bin
+    of ``fit_range`` (the scan's bins), the fit's binomial deviance and
     its goodness-of-fit p-value from the toys, each width's best window and scan, and the toys'
     largest local Z."""
 
@@ -127,6 +128,7 @@ class PassFractionHunt:
     observed: float
     expected: float
     coefficients: tuple[float, ...]
+    fraction: tuple[float, ...]
     deviance: float
     windows: tuple[Window, ...]
     toy_maxima: tuple[float, ...]
@@ -219,6 +221,7 @@ def pass_fraction_hunt(
         observed=float(k[window].sum()),
         expected=float(np.sum(n[window] * pi[window])),
         coefficients=tuple(float(c) for c in coefficients),
+        fraction=tuple(float(f) for f in pi),
         deviance=deviance,
         windows=tuple(windows),
         toy_maxima=tuple(maxima.tolist()),

@@ -58,6 +58,52 @@ def plot_bumphunt(spectrum, result, path: Path, title: str = "", label: str = "p
     return path
 
 
+def plot_pass_fraction(passed, failed, result, path: Path, title: str = "",
+                       label: str = "pseudo-data") -> Path:  # fmt: skip
+    """The fraction of each m_jj bin's events that a cut keeps (Clopper–Pearson 68% intervals)
+    with the smooth fraction fitted by :func:`jetad.bumphunt.pass_fraction_hunt` and its best
+    window, and the local-significance scan of every window width."""
+    from scipy import stats
+
+    first, last = np.searchsorted(passed.edges, result.fit_range)
+    edges = passed.edges[first : last + 1]
+    k, n = passed.sumw[first:last], passed.sumw[first:last] + failed.sumw[first:last]
+    filled = n > 0
+    fraction = np.where(filled, k / np.where(filled, n, 1), np.nan)
+    low = np.where(k > 0, stats.beta.ppf(0.16, k, n - k + 1), 0.0)
+    high = np.where(k < n, stats.beta.ppf(0.84, k + 1, n - k), 1.0)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 9), sharex=True,
+                                      gridspec_kw={"height_ratios": [3, 1.5]})  # fmt: skip
+    top.errorbar(centres[filled], 100 * fraction[filled],
+                 yerr=100 * np.array([fraction - low, high - fraction])[:, filled],
+                 xerr=0.5 * np.diff(edges)[filled], fmt="o", color="black", markersize=4,
+                 label=f"{label}: kept / all events in the bin")  # fmt: skip
+    mplhep.histplot(100 * np.asarray(result.fraction), edges, ax=top, color="tab:blue",
+                    label="fitted smooth fraction (quadratic logit in ln $m_{jj}$)")  # fmt: skip
+    top.axvspan(*result.window, color="orange", alpha=0.3,
+                label=f"best window ({result.width_bins} bins): local Z = "
+                      f"{result.local_significance:.1f}, global Z = "
+                      f"{result.global_significance:.1f}")  # fmt: skip
+    span = np.nanmax(100 * high[filled])
+    top.set(ylabel="events kept by the cut [%]", xlim=(edges[0], edges[-1]),
+            ylim=(0, 2.0 * span))  # fmt: skip
+    top.legend(fontsize="x-small", loc="upper right", title=title, title_fontsize="x-small")
+    neutral_label(top, None, simulation=False)
+    for window in result.windows:
+        width = window.width_bins
+        middles = 0.5 * (edges[: len(edges) - width] + edges[width:])
+        bottom.plot(middles, window.scan, marker=".", label=f"{width}")
+    bottom.axhline(0, color="black", linewidth=0.8)
+    bottom.set(xlabel=r"$m_{jj}$ [GeV]", ylabel=r"local $Z$")
+    bottom.legend(fontsize="xx-small", ncol=len(result.windows), loc="lower left",
+                  title="window width [bins]", title_fontsize="xx-small")  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def plot_spurious_signal(spurious, path: Path, label: str) -> Path:
     """Fitted signal over its error against the mass hypothesis on a background-only spectrum."""
     fig, ax = plt.subplots(figsize=(9, 6))
