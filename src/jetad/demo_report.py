@@ -128,7 +128,10 @@ def _bumphunt_section(output: Path) -> Section:
     for model, cuts in results["hunts"].items():
         for cut, r in cuts.items():
             if "skipped" in r:
-                rows.append((model, cut, f"skipped: {r['skipped']}", *[""] * 9))
+                rows.append((model, cut, f"skipped: {r['skipped']}", *[""] * 7,
+                             *_pass_fraction_cells(r.get("pass_fraction"))))  # fmt: skip
+                if "window" in r.get("pass_fraction", {}):
+                    images.append(f"pass_fraction_{model}_{cut}.png")
                 continue
             rows.append((model, cut, f"{r['window'][0]:.0f}–{r['window'][1]:.0f}",
                          str(r["width_bins"]), _number(r["observed"], ".0f"),

@@ -289,10 +289,15 @@ def hunt_bumps(
     for model in spectrum_of.models:
         for cut in ("none", *cuts):
             hunts = results["hunts"].setdefault(model, {})
+            # a flat QCD fraction by construction (see _pass_fraction); it needs no fit range
+            fraction = (_pass_fraction(spectrum_of, model, cut, widths, toys, report, output,
+                                       label) if cut.endswith("_mjj") else None)  # fmt: skip
             spectrum, reason = spectrum_of.fit_range(model, cut, mjj_min, max(widths))
             if spectrum is None:
                 report(f"{model}/{cut}: {reason}, skipped")
                 hunts[cut] = {"skipped": reason}
+                if fraction is not None:
+                    hunts[cut]["pass_fraction"] = fraction
                 continue
             fit_ranges.setdefault("none", (spectrum.edges[0], spectrum.edges[-1]))
             result = bump_hunt(spectrum, widths=widths, n_toys=toys)
@@ -306,10 +311,8 @@ def hunt_bumps(
                    f"({result.width_bins} bins), local Z {result.local_significance:.2f}, "
                    f"global Z {result.global_significance:.2f}, fit p-value "
                    f"{result.gof_p_value:.2f} ({len(result.fit.parameters)} parameters)")
-            if cut.endswith("_mjj"):  # a flat QCD fraction by construction (see _pass_fraction)
-                hunts[cut]["pass_fraction"] = _pass_fraction(
-                    spectrum_of, model, cut, widths, toys, report, output, label
-                )
+            if fraction is not None:
+                hunts[cut]["pass_fraction"] = fraction
     if spurious_of is not None and "none" in fit_ranges:
         spectrum = spurious_of.between(spurious_of.models[0], "none", *fit_ranges["none"])
         spurious = spurious_signal(spectrum)

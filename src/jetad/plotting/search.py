@@ -85,9 +85,10 @@ def plot_pass_fraction(passed, failed, result, path: Path, title: str = "",
                 label=f"best window ({result.width_bins} bins): local Z = "
                       f"{result.local_significance:.1f}, global Z = "
                       f"{result.global_significance:.1f}")  # fmt: skip
-    span = np.nanmax(100 * high[filled])
+    # the points and the fit set the scale; a sparse bin's long error bar may leave the frame
+    span = max(np.nanmax(100 * fraction[filled]), 100 * max(result.fraction))
     top.set(ylabel="events kept by the cut [%]", xlim=(edges[0], edges[-1]),
-            ylim=(0, 2.0 * span))  # fmt: skip
+            ylim=(0, 2.2 * span))  # fmt: skip
     top.legend(fontsize="x-small", loc="upper right", title=title, title_fontsize="x-small")
     neutral_label(top, None, simulation=False)
     for window in result.windows:
@@ -95,7 +96,10 @@ def plot_pass_fraction(passed, failed, result, path: Path, title: str = "",
         middles = 0.5 * (edges[: len(edges) - width] + edges[width:])
         bottom.plot(middles, window.scan, marker=".", label=f"{width}")
     bottom.axhline(0, color="black", linewidth=0.8)
-    bottom.set(xlabel=r"$m_{jj}$ [GeV]", ylabel=r"local $Z$")
+    scans = np.concatenate([w.scan for w in result.windows])
+    bottom.set(xlabel=r"$m_{jj}$ [GeV]", ylabel=r"local $Z$",
+               ylim=(min(scans.min(), 0) - 0.6 * np.ptp(scans) - 0.5,
+                     max(scans.max(), 0) + 0.5))  # room for the legend below the scans  # fmt: skip
     bottom.legend(fontsize="xx-small", ncol=len(result.windows), loc="lower left",
                   title="window width [bins]", title_fontsize="xx-small")  # fmt: skip
     fig.tight_layout()
