@@ -227,7 +227,7 @@ def _bumphunt(*arguments):
 
 def test_cli_on_a_histograms_file(tmp_path):
     path = _histograms_file(tmp_path, weight=0.05)
-    cuts = ("--cut", "eff1", "--cut", "eff1_mjj")
+    cuts = ("--cut", "eff1", "--cut", "eff1_mjj", "--pass-fraction")
     result = _bumphunt(path, "--dataset", "pseudo", *cuts, "--toys", 20,
                        "--spurious-signal", "qcd", "--output", tmp_path / "bh")  # fmt: skip
     assert result.exit_code == 0, result.output

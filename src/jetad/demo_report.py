@@ -146,6 +146,10 @@ def _bumphunt_section(output: Path) -> Section:
     header = ("model", "cut", "window [GeV]", "width [bins]", "observed", "expected", "local Z",
               "global Z", "fit p-value", "fit parameters", "pass-fraction window [GeV]",
               "pass-fraction local / global Z")  # fmt: skip
+    with_fraction = any("pass_fraction" in r for cuts in results["hunts"].values()
+                        for r in cuts.values())  # fmt: skip
+    if not with_fraction:
+        header, rows = header[:-2], [row[:-2] for row in rows]
     paragraphs = [
         "The dijet function fitted to m_jj of the pseudo-data from one bin above the peak of "
         "dN/dm_jj, before and after the VAE cuts. Windows of 2 to 6 bins (±1 to ±3 σ of the "
@@ -153,12 +157,10 @@ def _bumphunt_section(output: Path) -> Section:
         "function refitted (profile likelihood), and the global significance and the fit's "
         "p-value count background-only toys that repeat the whole procedure, every width "
         "included (bumphunt.json).",
-        "The pass-fraction columns hunt, after each cut that follows m_jj, in the fraction of "
-        "each m_jj bin's events that the cut keeps, against a fraction smooth in ln m_jj "
-        "(flat for such a cut by construction; binomial given the "
-        "bin's count; jetad.bumphunt.pass_fraction_hunt): the rejected events carry the "
-        "spectrum's shape, so a signal near the turn-on, where the dijet function of the few "
-        "kept events bends most easily, is not absorbed.",
+        "The pass-fraction columns (jetad bumphunt --pass-fraction, experimental) hunt, after "
+        "each cut that follows m_jj, in the fraction of each m_jj bin's events that the cut "
+        "keeps, against a fraction smooth in ln m_jj (binomial given the bin's count; "
+        "jetad.bumphunt.pass_fraction_hunt)." if with_fraction else "",
         _injected_signal(output),
     ]
     spurious = results.get("spurious_signal")

@@ -163,16 +163,21 @@ def ntuple_command(fileset, models, executor, scheduler, workers, dashboard, chu
     "background to, before any cut: the spurious-signal test.",
 )
 @click.option("--toys", type=click.IntRange(min=10), default=200, show_default=True)
+@click.option("--pass-fraction", is_flag=True,
+              help="Also hunt in the fraction of each m_jj bin's events that each m_jj-following "
+                   "cut keeps (pass_fraction_hunt). Experimental: it assumes that fraction is "
+                   "smooth for QCD, which thresholds fitted on the data themselves, on a "
+                   "simulation of similar size or as a quadratic do not give (README).")
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True)
 def bumphunt_command(histograms, cuts, datasets, luminosity, mjj_min, widths, spurious_dataset,
-                     toys, output) -> None:  # fmt: skip
+                     toys, pass_fraction, output) -> None:  # fmt: skip
     """Fit the m_jj background and scan for bumps, before and after each anomaly cut."""
     from jetad.workflow import hunt_bumps
 
     _writable(output)
     with one_line_errors():
         hunt_bumps(histograms, output, cuts, datasets, luminosity, mjj_min, widths,
-                   spurious_dataset, toys, report=report)  # fmt: skip
+                   spurious_dataset, toys, report=report, pass_fraction=pass_fraction)  # fmt: skip
 
 
 @main.command("inject")
