@@ -12,6 +12,18 @@ from jetad.plotting._style import mplhep, neutral_label, plt
 __all__ = ["plot_bumphunt", "plot_characterisation", "plot_spurious_signal"]
 
 
+def _plot_scans(ax, edges: np.ndarray, windows) -> None:
+    """Every window width's local-significance scan against the window's centre (GeV)."""
+    for window in windows:
+        width = window.width_bins
+        centres = 0.5 * (edges[: len(edges) - width] + edges[width:])
+        ax.plot(centres, window.scan, marker=".", label=f"{width}")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set(xlabel=r"$m_{jj}$ [GeV]", ylabel=r"local $Z$")
+    ax.legend(fontsize="xx-small", ncol=len(windows), loc="lower left",
+              title="window width [bins]", title_fontsize="xx-small")  # fmt: skip
+
+
 def plot_bumphunt(spectrum, result, path: Path, title: str = "", label: str = "pseudo-data",
                   luminosity_fb: float | None = None):  # fmt: skip
     """The m_jj spectrum (Garwood intervals, or Σw² for weighted MC) with the background fit
@@ -44,14 +56,7 @@ def plot_bumphunt(spectrum, result, path: Path, title: str = "", label: str = "p
     middle.bar(edges[:-1], pulls, width=np.diff(edges), align="edge", color="grey")
     middle.axhline(0, color="black", linewidth=0.8)
     middle.set(ylabel="pull", ylim=(-4, 4))
-    for window in result.windows:
-        width = window.width_bins
-        centres = 0.5 * (edges[: len(edges) - width] + edges[width:])
-        bottom.plot(centres, window.scan, marker=".", label=f"{width}")
-    bottom.axhline(0, color="black", linewidth=0.8)
-    bottom.set(xlabel=r"$m_{jj}$ [GeV]", ylabel=r"local $Z$")
-    bottom.legend(fontsize="xx-small", ncol=len(result.windows), loc="lower left",
-                  title="window width [bins]", title_fontsize="xx-small")  # fmt: skip
+    _plot_scans(bottom, edges, result.windows)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -91,17 +96,10 @@ def plot_pass_fraction(passed, failed, result, path: Path, title: str = "",
             ylim=(0, 2.2 * span))  # fmt: skip
     top.legend(fontsize="x-small", loc="upper right", title=title, title_fontsize="x-small")
     neutral_label(top, None, simulation=False)
-    for window in result.windows:
-        width = window.width_bins
-        middles = 0.5 * (edges[: len(edges) - width] + edges[width:])
-        bottom.plot(middles, window.scan, marker=".", label=f"{width}")
-    bottom.axhline(0, color="black", linewidth=0.8)
+    _plot_scans(bottom, edges, result.windows)
     scans = np.concatenate([w.scan for w in result.windows])
-    bottom.set(xlabel=r"$m_{jj}$ [GeV]", ylabel=r"local $Z$",
-               ylim=(min(scans.min(), 0) - 0.6 * np.ptp(scans) - 0.5,
+    bottom.set(ylim=(min(scans.min(), 0) - 0.6 * np.ptp(scans) - 0.5,
                      max(scans.max(), 0) + 0.5))  # room for the legend below the scans  # fmt: skip
-    bottom.legend(fontsize="xx-small", ncol=len(result.windows), loc="lower left",
-                  title="window width [bins]", title_fontsize="xx-small")  # fmt: skip
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
