@@ -18,19 +18,38 @@ first run generates them, about 15 minutes on 2 cores):
    through ``torch.compile`` (``torch_compile=True``, ``jetad train --compile``; its rate after
    a first training that compiles, whose time is printed), over ``--speed-epochs`` epochs, at
    batch 128 (the published code) and 1000 (the paper).
+3. **What each step of the compiled ensemble buys** (20 members, batch 1000, ``--rounds``
+   alternating rounds, median): as it is, without the kept heap
+   (:func:`jetad.models.heap.kept_heap`) and without the transposed product of narrow layers
+   (``jetad.models.stacked.NARROW_OUTPUTS``).
+4. With ``--reference-src DIR`` (the ``src`` of another checkout, e.g. ``git worktree add
+   /tmp/issue17 bf4837c^``, the code issue 17 measured): that code's 20 members one after
+   another at batch 128 (Adadelta lr 1e-3, so that none diverges) against this code's 20
+   stacked and compiled at batch 1000, in ``--rounds`` alternating pairs on the same rows; the
+   ratio of each pair and their median. The reference trains in a subprocess with
+   ``PYTHONPATH=DIR``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
 import platform
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from _samples import cached_rows
-from jetad.models import TrainConfig, TrainingDiverged, train
+from jetad.models import TrainConfig, TrainingDiverged, stacked, train
+from jetad.models import training as training_module
 
 
 def health(rows: np.ndarray, config: TrainConfig, label: str) -> int:
@@ -103,6 +122,76 @@ def speed(rows: np.ndarray, epochs: int) -> None:
         )
 
 
+def _compiled_config(epochs: int, members: int = 20) -> TrainConfig:
+    return TrainConfig.for_model("vae", epochs=epochs, ensemble=members, batch_size=1000,
+                                 divergence_factor=np.inf, torch_compile=True)  # fmt: skip
+
+
+def ablation(rows: np.ndarray, epochs: int, rounds: int) -> None:
+    """The compiled 20-member rate as it is, without the kept heap and without the narrow
+    layers' transposed product, in alternating rounds."""
+    config = _compiled_config(epochs)
+    narrow = stacked.NARROW_OUTPUTS
+    variants = {
+        "as it is": (narrow, training_module.kept_heap),
+        "without the kept heap": (narrow, contextlib.nullcontext),
+        "without the narrow layers' transposed product": (0, training_module.kept_heap),
+    }
+    rates: dict[str, list[float]] = {name: [] for name in variants}
+    try:
+        for _ in range(rounds):
+            for name, (outputs, heap) in variants.items():
+                stacked.NARROW_OUTPUTS, training_module.kept_heap = outputs, heap
+                if not rates[name]:  # compile this variant's graphs outside the timing
+                    train(rows, TrainConfig(**{**config.to_dict(), "epochs": 1}))
+                rates[name].append(_rate(rows, config))
+    finally:
+        stacked.NARROW_OUTPUTS, training_module.kept_heap = variants["as it is"]
+    reference = statistics.median(rates["as it is"])
+    for name, values in rates.items():
+        median = statistics.median(values)
+        print(f"  {name:48s} {median:9,.0f}  ({reference / median:.2f}x slower than as it is; "
+              f"rounds {', '.join(f'{v:,.0f}' for v in values)})")
+
+
+#: Run by the reference checkout's Python path: 20 members one after another at batch 128.
+_REFERENCE = """
+import json, sys, time
+import numpy as np
+from jetad.models.training import TrainConfig, train
+rows, epochs = np.load(sys.argv[1]), int(sys.argv[2])
+config = TrainConfig(model="vae", ensemble=20, epochs=epochs, learning_rate=1e-3, batch_size=128)
+start = time.perf_counter()
+trained = train(rows, config)
+seconds = time.perf_counter() - start
+n_train = len(rows) - round(config.validation_fraction * len(rows))
+print(json.dumps(n_train * sum(len(h["train_loss"]) for h in trained.histories) / seconds))
+"""
+
+
+def against_reference(rows: np.ndarray, source: Path, epochs: int, rounds: int) -> None:
+    """Alternating pairs: the reference code's rate (a subprocess) and this code's compiled
+    20-member rate, with each pair's ratio and the median ratio."""
+    config = _compiled_config(epochs)
+    train(rows, TrainConfig(**{**config.to_dict(), "epochs": 1}))  # compile outside the timing
+    environment = {**os.environ, "PYTHONPATH": str(source.resolve())}
+    ratios = []
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rows.npy"
+        np.save(path, rows)
+        for k in range(rounds):
+            done = subprocess.run(
+                [sys.executable, "-c", _REFERENCE, str(path), str(epochs)],
+                env=environment, capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            reference = json.loads(done.stdout.strip().splitlines()[-1])
+            ours = _rate(rows, config)
+            ratios.append(ours / reference)
+            print(f"  pair {k + 1}: reference {reference:9,.0f}, this code {ours:9,.0f}: "
+                  f"{ratios[-1]:.2f}x")
+    print(f"  median ratio {statistics.median(ratios):.2f}x over {rounds} pairs (goal 10x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -113,6 +202,9 @@ def main() -> None:
     parser.add_argument("--old-epochs", type=int, default=10)
     parser.add_argument("--speed-epochs", type=int, default=2)
     parser.add_argument("--skip-health", action="store_true")
+    parser.add_argument("--skip-table", action="store_true", help="skip section 2's table")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--reference-src", type=Path, default=None)
     args = parser.parse_args()
     print(
         f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
@@ -141,7 +233,16 @@ def main() -> None:
             old += health(rows, config, f"seed {seed}, lr 1.0")
         print(f"  diverged members at lr 1.0: {old} of {total}")
     print("\n2. Training speed (rows·epochs/s)")
-    speed(rows, args.speed_epochs)
+    if not args.skip_table:
+        speed(rows, args.speed_epochs)
+    print(f"\n3. What each step buys: 20 members, batch 1000, compiled, {args.speed_epochs} "
+          f"epochs, median of {args.rounds} alternating rounds (rows·epochs/s)")
+    ablation(rows, args.speed_epochs, args.rounds)
+    if args.reference_src is not None:
+        print(f"\n4. Against the code at {args.reference_src}: its 20 members one after another "
+              f"at batch 128 / this code's 20 stacked and compiled at batch 1000, "
+              f"{args.speed_epochs} epochs each")
+        against_reference(rows, args.reference_src, args.speed_epochs, args.rounds)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 - :mod:`.training`: deterministic training of single models and seed ensembles, with the
   divergence policy
 - :mod:`.stacked`: ensemble members trained together as stacked weight tensors
+- :mod:`.heap`: training's freed tensors kept in the heap for reuse (glibc)
 - :mod:`.background_flow`: CATHODE's conditional normalizing flow p(x | m_jj)
 - :mod:`.export`: one TorchScript file per model, with preprocessing and working points
 - :mod:`.metrics`: AUC, SIC, ε_B⁻¹ at ε_S = 0.5
