@@ -150,8 +150,9 @@ def ablation(rows: np.ndarray, epochs: int, rounds: int) -> None:
     reference = statistics.median(rates["as it is"])
     for name, values in rates.items():
         median = statistics.median(values)
-        print(f"  {name:48s} {median:9,.0f}  ({reference / median:.2f}x slower than as it is; "
-              f"rounds {', '.join(f'{v:,.0f}' for v in values)})")
+        slower = "" if name == "as it is" else f"{reference / median:.2f}x slower; "
+        print(f"  {name:48s} {median:9,.0f}  ({slower}rounds "
+              f"{', '.join(f'{v:,.0f}' for v in values)})")
 
 
 #: Run by the reference checkout's Python path: 20 members one after another at batch 128.

@@ -35,6 +35,16 @@ def test_the_heap_is_kept_inside_and_glibc_defaults_are_set_again(monkeypatch):
                               ("malloc_trim", 0)]  # fmt: skip
 
 
+def test_a_block_inside_another_changes_nothing(monkeypatch):
+    libc = _RecordingLibc()
+    monkeypatch.setattr(heap, "_glibc", lambda: libc)
+    with heap.kept_heap():
+        with heap.kept_heap() as inner:
+            assert inner
+        assert len(libc.calls) == 2  # the inner block neither set nor restored
+    assert len(libc.calls) == 5
+
+
 def test_without_glibc_the_heap_is_left_alone(monkeypatch):
     monkeypatch.setattr(heap, "_glibc", lambda: None)
     with heap.kept_heap() as kept:

@@ -44,19 +44,25 @@ def _glibc() -> ctypes.CDLL | None:
         return None
 
 
+_depth = [0]  # kept_heap blocks open now: malloc's settings are the process's own
+
+
 @contextlib.contextmanager
 def kept_heap() -> Iterator[bool]:
     """Keep freed blocks of up to 32 MiB in the heap for reuse inside the block; yields
-    whether it could (glibc only)."""
+    whether it could (glibc only). A block inside another changes nothing."""
     libc = _glibc()
-    kept = libc is not None and bool(
-        libc.mallopt(_M_MMAP_THRESHOLD, _KEPT_MMAP_THRESHOLD)
-        and libc.mallopt(_M_TRIM_THRESHOLD, _KEPT_TRIM_THRESHOLD)
-    )
+    outermost = _depth[0] == 0
+    kept = libc is not None
+    if kept and outermost:
+        kept = bool(libc.mallopt(_M_MMAP_THRESHOLD, _KEPT_MMAP_THRESHOLD)
+                    and libc.mallopt(_M_TRIM_THRESHOLD, _KEPT_TRIM_THRESHOLD))  # fmt: skip
+    _depth[0] += 1
     try:
         yield kept
     finally:
-        if libc is not None:
+        _depth[0] -= 1
+        if libc is not None and outermost:
             libc.mallopt(_M_MMAP_THRESHOLD, _GLIBC_DEFAULT)
             libc.mallopt(_M_TRIM_THRESHOLD, _GLIBC_DEFAULT)
             libc.malloc_trim(0)
