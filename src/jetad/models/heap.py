@@ -4,8 +4,8 @@ A stacked training step allocates and frees the same few dozen tensors of a few 
 (``(members, batch, 64)`` activations and their gradients). glibc's malloc serves blocks that
 large with ``mmap`` and gives them back on ``free`` (or trims them off the heap's top), so
 every step touches fresh pages and takes a page fault per 4 KiB: measured on this project's
-2-core machine, about a quarter of a 20-member step at batch 1000 (``python
-bench/training.py --skip-health``: the ``heap`` rows). Known in the field (ptmalloc's minor
+2-core machine, about a quarter of a compiled 20-member step at batch 1000 (``python
+bench/training.py --skip-health``, section 3: 1.29–1.40× slower without it). Known in the field (ptmalloc's minor
 faults on the large chunks of deep-learning steps); the usual cure is to preload jemalloc or
 tcmalloc, which a Python package cannot do for its user.
 
