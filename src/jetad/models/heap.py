@@ -5,9 +5,9 @@ A stacked training step allocates and frees the same few dozen tensors of a few 
 large with ``mmap`` and gives them back on ``free`` (or trims them off the heap's top), so
 every step touches fresh pages and takes a page fault per 4 KiB: measured on this project's
 2-core machine, about a quarter of a compiled 20-member step at batch 1000 (``python
-bench/training.py --skip-health``, section 3: 1.29–1.40× slower without it). Known in the field (ptmalloc's minor
-faults on the large chunks of deep-learning steps); the usual cure is to preload jemalloc or
-tcmalloc, which a Python package cannot do for its user.
+bench/training.py --skip-health``, section 3: 1.29–1.40× slower without it). Known in the
+field (ptmalloc's minor faults on the large chunks of deep-learning steps); the usual cure is
+to preload jemalloc or tcmalloc, which a Python package cannot do for its user.
 
 :func:`kept_heap` is the in-process equivalent: for the duration of the block, glibc's
 ``mallopt`` keeps blocks up to 32 MiB in the heap and trims it only above 1 GiB, so freed
