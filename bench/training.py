@@ -33,7 +33,6 @@ first run generates them, about 15 minutes on 2 cores):
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -48,8 +47,7 @@ import numpy as np
 import torch
 
 from _samples import cached_rows
-from jetad.models import TrainConfig, TrainingDiverged, stacked, train
-from jetad.models import training as training_module
+from jetad.models import TrainConfig, TrainingDiverged, train
 
 
 def health(rows: np.ndarray, config: TrainConfig, label: str) -> int:
@@ -127,26 +125,48 @@ def _compiled_config(epochs: int, members: int = 20) -> TrainConfig:
                                  divergence_factor=np.inf, torch_compile=True)  # fmt: skip
 
 
+#: One variant's compiled 20-member rate, in a fresh interpreter: glibc's malloc settings are
+#: the process's, and once a kept heap has been left they are not glibc's defaults any more.
+_VARIANT = """
+import contextlib, json, sys, time
+import numpy as np
+from jetad.models import TrainConfig, stacked, train, training
+rows, epochs, variant = np.load(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+if variant == "without the kept heap":
+    training.kept_heap = contextlib.nullcontext
+if variant == "without the narrow layers' transposed product":
+    stacked.NARROW_OUTPUTS = 0
+config = TrainConfig.for_model("vae", epochs=epochs, ensemble=20, batch_size=1000,
+                               divergence_factor=np.inf, torch_compile=True)
+train(rows, TrainConfig(**{**config.to_dict(), "epochs": 1}))  # compile outside the timing
+start = time.perf_counter()
+trained = train(rows, config)
+seconds = time.perf_counter() - start
+n_train = len(rows) - round(config.validation_fraction * len(rows))
+print(json.dumps(n_train * sum(len(h["train_loss"]) for h in trained.histories) / seconds))
+"""
+
+
+def _in_subprocess(code: str, rows_path: Path, *arguments: str, pythonpath=None) -> float:
+    """The rate a child interpreter prints as its last line."""
+    environment = {**os.environ, **({"PYTHONPATH": str(pythonpath)} if pythonpath else {})}
+    done = subprocess.run([sys.executable, "-c", code, str(rows_path), *arguments],
+                          env=environment, capture_output=True, text=True, check=True)  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def ablation(rows: np.ndarray, epochs: int, rounds: int) -> None:
     """The compiled 20-member rate as it is, without the kept heap and without the narrow
-    layers' transposed product, in alternating rounds."""
-    config = _compiled_config(epochs)
-    narrow = stacked.NARROW_OUTPUTS
-    variants = {
-        "as it is": (narrow, training_module.kept_heap),
-        "without the kept heap": (narrow, contextlib.nullcontext),
-        "without the narrow layers' transposed product": (0, training_module.kept_heap),
-    }
+    layers' transposed product, each in its own fresh interpreter, in alternating rounds."""
+    variants = ("as it is", "without the kept heap",
+                "without the narrow layers' transposed product")  # fmt: skip
     rates: dict[str, list[float]] = {name: [] for name in variants}
-    try:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rows.npy"
+        np.save(path, rows)
         for _ in range(rounds):
-            for name, (outputs, heap) in variants.items():
-                stacked.NARROW_OUTPUTS, training_module.kept_heap = outputs, heap
-                if not rates[name]:  # compile this variant's graphs outside the timing
-                    train(rows, TrainConfig(**{**config.to_dict(), "epochs": 1}))
-                rates[name].append(_rate(rows, config))
-    finally:
-        stacked.NARROW_OUTPUTS, training_module.kept_heap = variants["as it is"]
+            for name in variants:
+                rates[name].append(_in_subprocess(_VARIANT, path, str(epochs), name))
     reference = statistics.median(rates["as it is"])
     for name, values in rates.items():
         median = statistics.median(values)
@@ -175,17 +195,13 @@ def against_reference(rows: np.ndarray, source: Path, epochs: int, rounds: int) 
     20-member rate, with each pair's ratio and the median ratio."""
     config = _compiled_config(epochs)
     train(rows, TrainConfig(**{**config.to_dict(), "epochs": 1}))  # compile outside the timing
-    environment = {**os.environ, "PYTHONPATH": str(source.resolve())}
     ratios = []
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "rows.npy"
         np.save(path, rows)
         for k in range(rounds):
-            done = subprocess.run(
-                [sys.executable, "-c", _REFERENCE, str(path), str(epochs)],
-                env=environment, capture_output=True, text=True, check=True,
-            )  # fmt: skip
-            reference = json.loads(done.stdout.strip().splitlines()[-1])
+            reference = _in_subprocess(_REFERENCE, path, str(epochs),
+                                       pythonpath=source.resolve())  # fmt: skip
             ours = _rate(rows, config)
             ratios.append(ours / reference)
             print(f"  pair {k + 1}: reference {reference:9,.0f}, this code {ours:9,.0f}: "

@@ -51,7 +51,7 @@ def _plan(template: nn.Module, prefix: str) -> tuple[str, ...]:
 
 #: A layer with at most this many outputs computes the transposed product W^T·x^T: MKL's bmm of
 #: (1000 × 64)·(64 × 2) runs about 10× slower than (2 × 64)·(64 × 1000), and its gradients
-#: likewise (``python bench/training.py --skip-health``, section 3: 1.13–1.17× the training).
+#: likewise (``python bench/training.py --skip-health``, section 3: 1.08–1.09× the training).
 NARROW_OUTPUTS = 8
 
 
