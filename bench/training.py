@@ -120,30 +120,28 @@ def speed(rows: np.ndarray, epochs: int) -> None:
         )
 
 
-def _compiled_config(epochs: int, members: int = 20) -> TrainConfig:
-    return TrainConfig.for_model("vae", epochs=epochs, ensemble=members, batch_size=1000,
+def _compiled_config(epochs: int) -> TrainConfig:
+    """20 members stacked and compiled at batch 1000, never stopped for divergence."""
+    return TrainConfig.for_model("vae", epochs=epochs, ensemble=20, batch_size=1000,
                                  divergence_factor=np.inf, torch_compile=True)  # fmt: skip
 
 
 #: One variant's compiled 20-member rate, in a fresh interpreter: glibc's malloc settings are
 #: the process's, and once a kept heap has been left they are not glibc's defaults any more.
 _VARIANT = """
-import contextlib, json, sys, time
+import contextlib, json, sys
 import numpy as np
+sys.path.insert(0, sys.argv[4])
+from training import _compiled_config, _rate
 from jetad.models import TrainConfig, stacked, train, training
 rows, epochs, variant = np.load(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 if variant == "without the kept heap":
     training.kept_heap = contextlib.nullcontext
 if variant == "without the narrow layers' transposed product":
     stacked.NARROW_OUTPUTS = 0
-config = TrainConfig.for_model("vae", epochs=epochs, ensemble=20, batch_size=1000,
-                               divergence_factor=np.inf, torch_compile=True)
+config = _compiled_config(epochs)
 train(rows, TrainConfig(**{**config.to_dict(), "epochs": 1}))  # compile outside the timing
-start = time.perf_counter()
-trained = train(rows, config)
-seconds = time.perf_counter() - start
-n_train = len(rows) - round(config.validation_fraction * len(rows))
-print(json.dumps(n_train * sum(len(h["train_loss"]) for h in trained.histories) / seconds))
+print(json.dumps(_rate(rows, config)))
 """
 
 
@@ -166,7 +164,9 @@ def ablation(rows: np.ndarray, epochs: int, rounds: int) -> None:
         np.save(path, rows)
         for _ in range(rounds):
             for name in variants:
-                rates[name].append(_in_subprocess(_VARIANT, path, str(epochs), name))
+                rates[name].append(
+                    _in_subprocess(_VARIANT, path, str(epochs), name, str(Path(__file__).parent))
+                )
     reference = statistics.median(rates["as it is"])
     for name, values in rates.items():
         median = statistics.median(values)
