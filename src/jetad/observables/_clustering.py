@@ -123,7 +123,8 @@ def cluster_tree(pt, rap, phi, mass, p, winner_take_all):
             yphi[new, 0], yphi[new, 1] = r, f
             node_pt[new] = new_pt
         else:
-            p4[new] = p4[na] + p4[nb]
+            for c in range(4):  # a scalar sum: no temporary array per merge
+                p4[new, c] = p4[na, c] + p4[nb, c]
             yphi[new, 0], yphi[new, 1] = rap_phi(p4[new, 0], p4[new, 1], p4[new, 2], p4[new, 3])
             node_pt[new] = np.hypot(p4[new, 0], p4[new, 1])
         children[new, 0], children[new, 1] = na, nb
