@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import string
 from collections import Counter
 
@@ -75,3 +76,34 @@ def test_degenerate_and_selector_errors():
         efp_graphs("d<=3 & q<3")
     with pytest.raises(ValueError, match="needs an upper bound on d"):
         efp_graphs("p==1")
+
+
+def test_program_transpose_step():
+    # No d <= 5 schedule needs a transposed matrix, but the kernel supports one: the same
+    # bilinear form zᵀ M z with M = θ Z θ² computed through M and through its transpose
+    module = importlib.import_module("jetad.observables.efp")  # the package exports efp()
+    rng = np.random.default_rng(3)
+    n = 7
+    pt, rap, phi = rng.uniform(1, 50, n), rng.normal(0, 0.3, n), rng.uniform(0, 0.5, n)
+    had_m, had_v, transpose, mv, chain, total = range(6)
+    program = np.array(
+        [
+            (had_m, 1, 0, 0, 0),  # θ²
+            (chain, 2, 0, 0, 1),  # θ Z θ²
+            (transpose, 3, 2, 0, 0),
+            (mv, 1, 2, 0, 0),
+            (had_v, 2, 1, 0, 0),
+            (total, 0, 2, 0, 0),
+            (mv, 3, 3, 0, 0),
+            (had_v, 4, 3, 0, 0),
+            (total, 1, 4, 0, 0),
+        ]
+    )
+    assert (module._HAD_M, module._HAD_V, module._T, module._MV, module._CHAIN, module._SUM) == (
+        had_m, had_v, transpose, mv, chain, total
+    )
+    values = module._run_program(np.array([0, n]), pt, rap, phi, 1.0, program, 4, 5, 2)[0]
+    z = pt / pt.sum()
+    theta = np.hypot(rap[:, None] - rap[None, :], phi[:, None] - phi[None, :])
+    expected = z @ (theta @ np.diag(z) @ theta**2) @ z
+    np.testing.assert_allclose(values, [expected, expected], rtol=1e-13)

@@ -134,7 +134,7 @@ def _nodes(expr: tuple, into: set | None = None) -> set[tuple]:
 
 
 def _cost(nodes: set[tuple]) -> tuple[int, int, int]:
-    """(O(n³) products, n × n matrices, every other array) that computing ``nodes`` takes."""
+    """(O(n³) products, n × n matrices, all arrays) that computing ``nodes`` takes."""
     chains = sum(e[0] in ("chain", "chain_sym") for e in nodes)
     matrices = sum(e[0] in ("had", "theta") and _is_matrix(e) for e in nodes)
     return chains, matrices, len(nodes)
