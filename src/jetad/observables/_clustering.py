@@ -46,15 +46,22 @@ def _dr2(rap_a, phi_a, rap_b, phi_b):
 
 
 @numba.njit(cache=True)
-def _nearest(i, count, srap, sphi):
-    """The slot among ``0..count-1`` nearest to slot ``i`` in ΔR, and its ΔR²."""
-    best, closest = np.inf, -1
+def _distances(i, count, srap, sphi, out):
+    """ΔR² of slots ``0..count-1`` to slot ``i`` into ``out`` (∞ for ``i`` itself); a
+    branch-free loop, so vectorised."""
     for k in range(count):
-        if k != i:
-            d = _dr2(srap[i], sphi[i], srap[k], sphi[k])
-            if d < best:
-                best, closest = d, k
-    return best, closest
+        out[k] = _dr2(srap[i], sphi[i], srap[k], sphi[k])
+    out[i] = np.inf
+
+
+@numba.njit(cache=True)
+def _first_min(values, count):
+    """The smallest of ``values[:count]`` and its index (the first on a tie)."""
+    best, index = np.inf, -1
+    for k in range(count):
+        if values[k] < best:
+            best, index = values[k], k
+    return best, index
 
 
 @numba.njit(cache=True)
@@ -92,15 +99,13 @@ def cluster_tree(pt, rap, phi, mass, p, winner_take_all):
     weight = pt ** (2 * p) if p != 0 else np.ones(n)
     node = np.arange(n)  # slot -> node id
     srap, sphi = rap.copy(), phi.copy()  # slot -> rapidity, azimuth
-    nn = np.full(n, -1)
-    nn_dr2 = np.full(n, np.inf)
+    nn = np.empty(n, dtype=np.int64)
+    nn_dr2 = np.empty(n)
+    to_a = np.empty(n)  # ΔR² of every slot to one slot (ΔR² is exactly symmetric)
+    stale = np.empty(n, dtype=np.bool_)
     for a in range(n):
-        for b in range(a + 1, n):
-            d = _dr2(srap[a], sphi[a], srap[b], sphi[b])
-            if d < nn_dr2[a]:
-                nn_dr2[a], nn[a] = d, b
-            if d < nn_dr2[b]:
-                nn_dr2[b], nn[b] = d, a
+        _distances(a, n, srap, sphi, to_a)
+        nn_dr2[a], nn[a] = _first_min(to_a, n)
     best, a = np.inf, -1
     for i in range(n):
         d = min(weight[i], weight[nn[i]]) * nn_dr2[i]
@@ -142,18 +147,25 @@ def cluster_tree(pt, rap, phi, mass, p, winner_take_all):
             if a == last:
                 a = b
         count -= 1
-        nn_dr2[a], nn[a] = _nearest(a, count, srap, sphi)
-        best, closest = np.inf, -1  # the next pair to merge, found in the same pass
+        # Three passes over the slots, each branch-free or nearly so (vectorised): ΔR² to
+        # the merged cluster, the cached neighbours updated by it, then the next pair. Each
+        # slot's update depends only on its own cache, so the values and ties are those of
+        # fastjet's one pass.
+        _distances(a, count, srap, sphi, to_a)
+        nn_dr2[a], nn[a] = _first_min(to_a, count)
         for i in range(count):
-            if i != a:
-                if nn[i] == merged or nn[i] == b:
-                    nn_dr2[i], nn[i] = _nearest(i, count, srap, sphi)
-                else:
-                    if nn[i] == last:
-                        nn[i] = b
-                    d = _dr2(srap[i], sphi[i], srap[a], sphi[a])
-                    if d < nn_dr2[i]:
-                        nn_dr2[i], nn[i] = d, a
+            j = nn[i]
+            lost = ((j == merged) | (j == b)) & (i != a)  # its neighbour is gone: rescan
+            stale[i] = lost
+            closer = (to_a[i] < nn_dr2[i]) & ~lost
+            nn[i] = a if closer else (b if j == last else j)
+            nn_dr2[i] = to_a[i] if closer else nn_dr2[i]
+        for i in range(count):
+            if stale[i]:
+                _distances(i, count, srap, sphi, to_a)  # to_a is not needed any more
+                nn_dr2[i], nn[i] = _first_min(to_a, count)
+        best, closest = np.inf, -1
+        for i in range(count):
             d = min(weight[i], weight[nn[i]]) * nn_dr2[i]
             if d < best:
                 best, closest = d, i

@@ -31,49 +31,60 @@ _MAX_ITERATIONS = 1000
 
 @numba.njit(cache=True)
 def _refine(pt, rap, phi, axes, beta):
-    """fjcontrib's one-pass minimisation of the conical measure, in place on ``axes``."""
+    """fjcontrib's one-pass minimisation of the conical measure, in place on ``axes``.
+
+    Each Lloyd iteration assigns every particle to its nearest axis and moves each axis to
+    the weighted centroid of its particles. The loops run over particles innermost, keeping
+    the nearest axis by selection, so LLVM vectorises the distances and the weights' square
+    roots; the centroids are summed particle by particle, as in fjcontrib, so the axes are the
+    same to the last bit.
+    """
     n_axes = axes.shape[0]
     n = len(pt)
     precision2 = _PRECISION * _PRECISION
     new = np.empty((n_axes, 3))
     assignment = np.empty(n, dtype=np.int64)
+    nearest2 = np.empty(n)  # ΔR² to the nearest axis so far
+    weight = np.empty(n)  # first its regularised ΔR², δR² + ε², then the weight
+    shifted = np.empty(n)  # φ moved by 2π to the nearest axis' side of the 0/2π seam
     cmp = np.inf
     iteration = 0
     ever_assigned = np.zeros(n_axes, dtype=np.bool_)
     while cmp > _PRECISION and iteration < _MAX_ITERATIONS:
         iteration += 1
+        nearest2[:] = np.inf
+        for k in range(n_axes):  # the first nearest axis on a tie, as fjcontrib
+            axis_rap, axis_phi = axes[k, 0], axes[k, 1]
+            for i in range(n):
+                drap = axis_rap - rap[i]
+                dphi = wrap_phi(axis_phi - phi[i])
+                d2 = drap * drap + dphi * dphi
+                delta = phi[i] - axis_phi
+                side = phi[i] - TWO_PI if delta > np.pi else phi[i]
+                side = phi[i] + TWO_PI if delta < -np.pi else side
+                closer = d2 < nearest2[i]
+                nearest2[i] = d2 if closer else nearest2[i]
+                assignment[i] = k if closer else assignment[i]
+                regularised = precision2 + drap * drap + dphi * dphi
+                weight[i] = regularised if closer else weight[i]
+                shifted[i] = side if closer else shifted[i]
+        if beta == 1.0:  # (δR² + ε²)^(β/2 − 1) pT, one loop per case: branch-free
+            for i in range(n):
+                weight[i] = 1.0 / np.sqrt(weight[i]) * pt[i]
+        elif beta == 2.0:
+            weight[:] = pt
+        elif beta == 0.0:
+            for i in range(n):
+                weight[i] = 1.0 / weight[i] * pt[i]
+        else:
+            for i in range(n):
+                weight[i] = weight[i] ** (0.5 * beta - 1.0) * pt[i]
         new[:] = 0.0
         for i in range(n):
-            best = np.inf
-            for k in range(n_axes):
-                drap = axes[k, 0] - rap[i]
-                dphi = wrap_phi(axes[k, 1] - phi[i])
-                d2 = drap * drap + dphi * dphi
-                if d2 < best:
-                    best, assignment[i] = d2, k
-        for i in range(n):
             k = assignment[i]
-            drap = axes[k, 0] - rap[i]
-            dphi = wrap_phi(axes[k, 1] - phi[i])
-            d2 = precision2 + drap * drap + dphi * dphi
-            if beta == 1.0:
-                w = 1.0 / np.sqrt(d2)
-            elif beta == 2.0:
-                w = 1.0
-            elif beta == 0.0:
-                w = 1.0 / d2
-            else:
-                w = d2 ** (0.5 * beta - 1.0)
-            w *= pt[i]
-            delta = phi[i] - axes[k, 1]
-            shifted = phi[i]
-            if delta > np.pi:
-                shifted -= TWO_PI
-            elif delta < -np.pi:
-                shifted += TWO_PI
-            new[k, 0] += w * rap[i]
-            new[k, 1] += w * shifted
-            new[k, 2] += w
+            new[k, 0] += weight[i] * rap[i]
+            new[k, 1] += weight[i] * shifted[i]
+            new[k, 2] += weight[i]
         cmp = 0.0
         for k in range(n_axes):
             if new[k, 2] == 0.0:
@@ -93,17 +104,17 @@ def _refine(pt, rap, phi, axes, beta):
 
 @numba.njit(cache=True)
 def _tau(pt, rap, phi, axes, beta, r0):
+    nearest2 = np.full(len(pt), np.inf)
+    for k in range(axes.shape[0]):  # particles innermost: vectorised
+        axis_rap, axis_phi = axes[k, 0], axes[k, 1]
+        for i in range(len(pt)):
+            drap = axis_rap - rap[i]
+            dphi = wrap_phi(axis_phi - phi[i])
+            nearest2[i] = min(nearest2[i], drap * drap + dphi * dphi)
     numerator = 0.0
     denominator = 0.0
     for i in range(len(pt)):
-        best = np.inf
-        for k in range(axes.shape[0]):
-            drap = axes[k, 0] - rap[i]
-            dphi = wrap_phi(axes[k, 1] - phi[i])
-            d2 = drap * drap + dphi * dphi
-            if d2 < best:
-                best = d2
-        numerator += pt[i] * best ** (0.5 * beta)
+        numerator += pt[i] * nearest2[i] ** (0.5 * beta)
         denominator += pt[i]
     return numerator / (denominator * r0**beta)
 
