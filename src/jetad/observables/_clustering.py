@@ -99,13 +99,16 @@ def cluster_tree(pt, rap, phi, mass, p, winner_take_all):
     weight = pt ** (2 * p) if p != 0 else np.ones(n)
     node = np.arange(n)  # slot -> node id
     srap, sphi = rap.copy(), phi.copy()  # slot -> rapidity, azimuth
-    nn = np.empty(n, dtype=np.int64)
-    nn_dr2 = np.empty(n)
-    to_a = np.empty(n)  # ΔR² of every slot to one slot (ΔR² is exactly symmetric)
+    nn = np.full(n, -1)
+    nn_dr2 = np.full(n, np.inf)
+    to_a = np.empty(n)  # ΔR² of every slot to one slot
     stale = np.empty(n, dtype=np.bool_)
-    for a in range(n):
-        _distances(a, n, srap, sphi, to_a)
-        nn_dr2[a], nn[a] = _first_min(to_a, n)
+    for a in range(n):  # ΔR² is exactly symmetric: row a updates every slot's neighbour, and
+        _distances(a, n, srap, sphi, to_a)  # taking rows in order keeps the first on a tie
+        for k in range(n):
+            closer = to_a[k] < nn_dr2[k]
+            nn_dr2[k] = to_a[k] if closer else nn_dr2[k]
+            nn[k] = a if closer else nn[k]
     best, a = np.inf, -1
     for i in range(n):
         d = min(weight[i], weight[nn[i]]) * nn_dr2[i]
@@ -147,19 +150,21 @@ def cluster_tree(pt, rap, phi, mass, p, winner_take_all):
             if a == last:
                 a = b
         count -= 1
-        # Three passes over the slots, each branch-free or nearly so (vectorised): ΔR² to
-        # the merged cluster, the cached neighbours updated by it, then the next pair. Each
-        # slot's update depends only on its own cache, so the values and ties are those of
-        # fastjet's one pass.
-        _distances(a, count, srap, sphi, to_a)
-        nn_dr2[a], nn[a] = _first_min(to_a, count)
+        # Two passes over the slots, branch-free (vectorised): ΔR² to the merged cluster with
+        # each slot's cached neighbour updated by it, then the next pair. A slot's update
+        # depends only on its own cache, so the values and ties are those of fastjet's one
+        # pass; the slots whose neighbour is gone are rescanned in between.
         for i in range(count):
+            d = _dr2(srap[i], sphi[i], srap[a], sphi[a])
+            to_a[i] = d
             j = nn[i]
-            lost = ((j == merged) | (j == b)) & (i != a)  # its neighbour is gone: rescan
+            lost = ((j == merged) | (j == b)) & (i != a)
             stale[i] = lost
-            closer = (to_a[i] < nn_dr2[i]) & ~lost
+            closer = (d < nn_dr2[i]) & ~lost & (i != a)
             nn[i] = a if closer else (b if j == last else j)
-            nn_dr2[i] = to_a[i] if closer else nn_dr2[i]
+            nn_dr2[i] = d if closer else nn_dr2[i]
+        to_a[a] = np.inf
+        nn_dr2[a], nn[a] = _first_min(to_a, count)
         for i in range(count):
             if stale[i]:
                 _distances(i, count, srap, sphi, to_a)  # to_a is not needed any more
