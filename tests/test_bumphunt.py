@@ -282,3 +282,22 @@ def test_json_is_strict_even_when_p0_overflows():
     )
     text = json.dumps(dataclasses.replace(result, fit=overflowing).to_dict(), allow_nan=False)
     assert json.loads(text)["fit"]["log_p0"] == 800.0
+
+
+def test_a_region_hunts_only_its_windows_and_its_toys_search_as_many():
+    """A bump far from the region is not what a region-restricted hunt reports, one inside is
+    found as without the restriction, and fewer windows searched make the global Z larger."""
+    expected = background(1e5)
+    far = 0.5 * (gaussian_signal(EDGES, 6000.0, 1.0) / gaussian_signal(EDGES, 6000.0, 1.0).sum())
+    bumped = poisson(expected + far * 12 * np.sqrt(expected[(MID > 5600) & (MID < 6400)].sum())
+                     + signal_for(3.5, expected), 2)  # fmt: skip
+    region = (MASS * 0.92, MASS * 1.08)
+    everywhere = bump_hunt(bumped, n_toys=100, seed=1)
+    restricted = bump_hunt(bumped, n_toys=100, seed=1, region=region)
+    assert not everywhere.window[0] < MASS < everywhere.window[1]  # the far bump wins
+    assert restricted.window[0] < MASS < restricted.window[1]
+    for window in restricted.windows:
+        assert region[0] <= 0.5 * (window.low + window.high) < region[1]
+    assert np.median(restricted.toy_maxima) < np.median(everywhere.toy_maxima)
+    with pytest.raises(ValueError, match="no window of"):
+        bump_hunt(bumped, n_toys=0, region=(100.0, 200.0))

@@ -110,3 +110,17 @@ def test_rejects_weighted_or_mismatched_spectra():
         pass_fraction_hunt(passed[:10], failed)
     with pytest.raises(ValueError, match="no event passes"):
         pass_fraction_hunt(Spectrum.from_counts(0 * passed.sumw, EDGES), failed)
+
+
+def test_a_region_restricts_the_windows_and_the_toys():
+    passed, failed = spectra(2e6, 0.01, seed=5, signal=150)
+    region = (MASS * 0.92, MASS * 1.08)
+    everywhere = pass_fraction_hunt(passed, failed, n_toys=50)
+    restricted = pass_fraction_hunt(passed, failed, n_toys=50, region=region)
+    assert restricted.window[0] < MASS < restricted.window[1]
+    for window in restricted.windows:
+        assert region[0] <= 0.5 * (window.low + window.high) < region[1]
+    assert restricted.local_significance <= everywhere.local_significance
+    assert np.median(restricted.toy_maxima) < np.median(everywhere.toy_maxima)
+    with pytest.raises(ValueError, match="no window of"):
+        pass_fraction_hunt(passed, failed, n_toys=0, region=(100.0, 200.0))

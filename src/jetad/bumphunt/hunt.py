@@ -104,14 +104,37 @@ def _signal_fit(k, s, integrate, first: BackgroundFit, window: slice) -> _Signal
     return _SignalFit(background, float(values[-1] * template.sum()))
 
 
-def best_windows(edges: np.ndarray, scans) -> list[Window]:
-    """Each width's most significant :class:`Window` from ``(width, local Z per position)``."""
+def searched(edges: np.ndarray, width: int, region: tuple[float, float] | None) -> np.ndarray:
+    """Which windows of ``width`` bins the hunt considers: every one, or those centred in
+    ``region`` (GeV)."""
+    positions = len(edges) - width
+    if region is None:
+        return np.ones(positions, dtype=bool)
+    centres = 0.5 * (edges[:positions] + edges[width:])
+    return (centres >= region[0]) & (centres < region[1])
+
+
+def best_windows(edges: np.ndarray, scans, region: tuple[float, float] | None = None):
+    """Each width's most significant :class:`Window` from ``(width, local Z per position)``,
+    among the windows centred in ``region`` (GeV; None: all); widths with no such window are
+    left out."""
     windows = []
     for width, local in scans:
-        best = int(np.argmax(local))
+        allowed = searched(edges, width, region)
+        if not allowed.any():
+            continue
+        best = int(np.argmax(np.where(allowed, local, -np.inf)))
         windows.append(Window(width, float(edges[best]), float(edges[best + width]),
                               float(local[best]), best, tuple(local.tolist())))  # fmt: skip
     return windows
+
+
+def _check_region(edges: np.ndarray, widths: Sequence[int], region) -> None:
+    if region is not None and not any(searched(edges, w, region).any() for w in widths):
+        raise ValueError(
+            f"no window of {list(widths)} bins is centred in the region {region} GeV of a "
+            f"spectrum over {edges[0]:.0f}–{edges[-1]:.0f} GeV"
+        )
 
 
 def global_p_value(toy_maxima: np.ndarray, local: float) -> float:
@@ -122,13 +145,13 @@ def global_p_value(toy_maxima: np.ndarray, local: float) -> float:
     return float((1 + np.sum(toy_maxima >= local)) / (1 + len(toy_maxima)))
 
 
-def _hunt(k: np.ndarray, s: np.ndarray, edges: np.ndarray, widths: Sequence[int]):
+def _hunt(k: np.ndarray, s: np.ndarray, edges: np.ndarray, widths: Sequence[int], region=None):
     """The background-only fit and, for each width, the local Z of every window
-    (:func:`_score_scan`) and the best one."""
+    (:func:`_score_scan`) and the best one (centred in ``region``, GeV, if given)."""
     first = _fit_effective(k, s, edges)
     integrate = _Integrator(edges)
     scans = [(width, _score_scan(k, s, integrate, first, width)) for width in widths]
-    return first, best_windows(edges, scans)
+    return first, best_windows(edges, scans, region)
 
 
 @dataclass(frozen=True)
@@ -192,10 +215,14 @@ def _check_widths(widths: Sequence[int], n_bins: int) -> tuple[int, ...]:
 
 
 def bump_hunt(
-    spectrum: Spectrum, widths: Sequence[int] = WIDTHS, n_toys: int = 200, seed: int = 0
+    spectrum: Spectrum,
+    widths: Sequence[int] = WIDTHS,
+    n_toys: int = 200,
+    seed: int = 0,
+    region: tuple[float, float] | None = None,
 ) -> BumpHunt:
     """Fit the background, scan for the most significant excess with every window width, and
-    correct for the look-elsewhere effect (every position and width) with ``n_toys``
+    correct for the look-elsewhere effect (every position and width searched) with ``n_toys``
     background-only pseudo-experiments.
 
     Args:
@@ -203,10 +230,14 @@ def bump_hunt(
         widths: window widths in bins.
         n_toys: pseudo-experiments for the global significance and the goodness of fit.
         seed: the toys' random seed.
+        region: search only the windows centred in this m_jj range (GeV), e.g. the signal
+            region a weakly supervised classifier was trained for, whose score means nothing
+            elsewhere; the toys search the same windows. The fit uses the whole spectrum.
     """
     widths = _check_widths(widths, len(spectrum))
     k, s, edges = spectrum.effective(), spectrum.scale(), spectrum.edges
-    fit, windows = _hunt(k, s, edges, widths)
+    _check_region(edges, widths, region)
+    fit, windows = _hunt(k, s, edges, widths, region)
     best = max(windows, key=lambda w: w.local_significance)
     window = slice(best.start_bin, best.start_bin + best.width_bins)
     signal_fit = _signal_fit(k, s, _Integrator(edges), fit, window)
@@ -215,7 +246,7 @@ def bump_hunt(
     rng = np.random.default_rng(seed)
     maxima, deviances = np.empty(n_toys), np.empty(n_toys)
     for t in range(n_toys):
-        toy_fit, toy_windows = _hunt(rng.poisson(nu).astype(float), s, edges, widths)
+        toy_fit, toy_windows = _hunt(rng.poisson(nu).astype(float), s, edges, widths, region)
         maxima[t] = max(w.local_significance for w in toy_windows)
         deviances[t] = toy_fit.deviance
     p_global = global_p_value(maxima, best.local_significance)

@@ -38,7 +38,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import special, stats
 
-from jetad.bumphunt.hunt import Window, _finite_or_none, best_windows, global_p_value
+from jetad.bumphunt.hunt import (
+    Window,
+    _check_region,
+    _finite_or_none,
+    best_windows,
+    global_p_value,
+)
 from jetad.bumphunt.spectrum import WIDTHS, Spectrum
 
 __all__ = ["PassFractionHunt", "pass_fraction_hunt"]
@@ -160,6 +166,7 @@ def pass_fraction_hunt(
     n_toys: int = 200,
     seed: int = 0,
     degree: int = 2,
+    region: tuple[float, float] | None = None,
 ) -> PassFractionHunt:
     """Scan the fraction of events that pass an anomaly cut for a local excess (see the
     module), with the look-elsewhere effect from ``n_toys`` binomial pseudo-experiments.
@@ -171,9 +178,12 @@ def pass_fraction_hunt(
         n_toys: pseudo-experiments for the global significance and the goodness of fit.
         seed: the toys' random seed.
         degree: of the logit of the smooth pass fraction in ln m_jj.
+        region: search only the windows centred in this m_jj range (GeV), as
+            :func:`jetad.bumphunt.bump_hunt`; the toys search the same windows.
 
     Raises:
-        ValueError: weighted spectra, different binnings, or too few bins for the widths.
+        ValueError: weighted spectra, different binnings, too few bins for the widths, or
+            no window centred in ``region``.
     """
     if not np.array_equal(passed.edges, failed.edges):
         raise ValueError("the passing and failing spectra need the same m_jj bins")
@@ -190,10 +200,11 @@ def pass_fraction_hunt(
         )
     # an empty bin carries no information on the fraction (its weight n π (1 − π) is 0), but it
     # stays in the windows' sums so that every window spans the same m_jj
+    _check_region(edges, widths, region)
     design = _design(edges, degree)
     eta, coefficients, scans = _scan(k, n, design, widths)
     pi = special.expit(eta)
-    windows = best_windows(edges, scans)
+    windows = best_windows(edges, scans, region)
     best = max(windows, key=lambda w: w.local_significance)
     window = slice(best.start_bin, best.start_bin + best.width_bins)
     deviance = _deviance(k, n, eta)
@@ -204,7 +215,7 @@ def pass_fraction_hunt(
     for t in range(n_toys):
         toy = rng.binomial(counts, np.clip(pi, 0.0, 1.0)).astype(float)
         toy_eta, _, toy_scans = _scan(toy, n, design, widths)
-        maxima[t] = max(float(np.max(local)) for _, local in toy_scans)
+        maxima[t] = max(w.local_significance for w in best_windows(edges, toy_scans, region))
         deviances[t] = _deviance(toy, n, toy_eta)
     p_global = global_p_value(maxima, best.local_significance)
     return PassFractionHunt(
