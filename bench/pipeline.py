@@ -2,6 +2,7 @@
 scaling from 1 to 2 workers, on generated qcd_dijet files.
 
     python bench/pipeline.py [--files 4] [--events 2000] [--chunksize 1000] [--per-core-only]
+                             [--breakdown]
 
 Generates (once, cached in ``bench/.cache``) ``--files`` qcd_dijet files of ``--events``
 events, trains a VAE ensemble on the ``lhco`` features of the first, then measures, in one run:
@@ -25,12 +26,14 @@ the cores with the two workers, which caps the speed-up below 2.
 from __future__ import annotations
 
 import argparse
+import importlib
 import resource
 import tempfile
 import time
 from pathlib import Path
 
 import awkward as ak
+import numpy as np
 from coffea import processor
 from jetad.processors import DijetAnomalyProcessor, SemivisibleJetProcessor
 
@@ -59,6 +62,24 @@ class CeilingProcessor(processor.ProcessorABC):
 
     def postprocess(self, accumulator):
         return accumulator
+
+
+class WithoutTau(DijetAnomalyProcessor):
+    """The dijet processor with the N-subjettiness kernel replaced by constants (τ_N = 0.5):
+    what everything else costs (``--breakdown``); its histograms mean nothing."""
+
+    def process(self, events):
+        module = importlib.import_module("jetad.observables.nsubjettiness")
+        kernel = module._nsubjettiness_kernel
+
+        def constant(offsets, pt, rap, phi, mass, nmax, *options):
+            return np.full((len(offsets) - 1, nmax), 0.5)
+
+        module._nsubjettiness_kernel = constant
+        try:
+            return super().process(events)
+        finally:
+            module._nsubjettiness_kernel = kernel
 
 
 def _samples(n_files: int, n_events: int) -> list[Path]:
@@ -127,6 +148,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--chunksize", type=int, default=1000)
     parser.add_argument("--per-core-only", action="store_true", help="Skip the Dask part.")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also time the dijet processor without its τ_N kernel")
     args = parser.parse_args()
     paths = _samples(args.files, args.events)
     fileset = {"qcd_dijet": {"files": {str(p): "Events" for p in paths}}}
@@ -142,8 +165,10 @@ def main() -> None:
         # 1. per core, iterative executor (one warm-up chunk first for numba and torch)
         run_processor(dijet, fileset, executor="iterative", maxchunks=1, **options)
         run_processor(CeilingProcessor(), fileset, executor="iterative", maxchunks=1, **options)
-        times = _side_by_side({"ceiling": CeilingProcessor(), "dijet": dijet}, fileset,
-                              **options)  # fmt: skip
+        runs = {"ceiling": CeilingProcessor(), "dijet": dijet}
+        if args.breakdown:
+            runs["without τ"] = WithoutTau({"vae": model})
+        times = _side_by_side(runs, fileset, **options)
         (t_ceiling, _), (t_full, out) = times["ceiling"], times["dijet"]
         assert out["cutflow"]["qcd_dijet"]["all"] == n_events
 
@@ -167,6 +192,12 @@ def main() -> None:
           f"{ceiling:14.0f} {full / ceiling:8.2f}  >= 0.6")  # fmt: skip
     print(f"{f'events/s per core: svj processor vs ceiling ({svj_events})':52s} {svj_full:14.0f} "
           f"{svj_ceiling:14.0f} {svj_full / svj_ceiling:8.2f}")  # fmt: skip
+    if args.breakdown:
+        t_rest = times["without τ"][0]
+        print(f"{'wall time [ms]: ceiling, processor, without τ_N':52s} "
+              f"{1e3 * t_ceiling:8.0f} {1e3 * t_full:8.0f} {1e3 * t_rest:8.0f}; the τ_N kernel "
+              f"{1e3 * (t_full - t_rest):.0f}, the rest above the ceiling "
+              f"{1e3 * (t_rest - t_ceiling):.0f}")  # fmt: skip
     if args.per_core_only:
         return
     print(f"{'Dask LocalCluster wall time [s]: 2 vs 1 worker':52s} {walls[2]:14.2f} "

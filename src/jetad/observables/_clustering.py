@@ -150,10 +150,11 @@ def cluster_tree(pt, rap, phi, mass, p, winner_take_all):
             if a == last:
                 a = b
         count -= 1
-        # Two passes over the slots, branch-free (vectorised): ΔR² to the merged cluster with
-        # each slot's cached neighbour updated by it, then the next pair. A slot's update
-        # depends only on its own cache, so the values and ties are those of fastjet's one
-        # pass; the slots whose neighbour is gone are rescanned in between.
+        # Sweeps over the slots, each branch-free or nearly so (vectorised): ΔR² to the merged
+        # cluster, with every other slot's cached neighbour updated by it; the merged
+        # cluster's own neighbour; a rescan of the slots whose neighbour is gone; the next
+        # pair. A slot's update depends only on its own cache, so the values and ties are
+        # those of fastjet's single loop.
         for i in range(count):
             d = _dr2(srap[i], sphi[i], srap[a], sphi[a])
             to_a[i] = d
