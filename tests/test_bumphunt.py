@@ -301,3 +301,8 @@ def test_a_region_hunts_only_its_windows_and_its_toys_search_as_many():
     assert np.median(restricted.toy_maxima) < np.median(everywhere.toy_maxima)
     with pytest.raises(ValueError, match="no window of"):
         bump_hunt(bumped, n_toys=0, region=(100.0, 200.0))
+
+
+def test_a_reversed_region_is_refused_in_one_line():
+    with pytest.raises(ValueError, match="low < high"):
+        bump_hunt(poisson(background(1e5), 3), n_toys=0, region=(MASS * 1.08, MASS * 0.92))

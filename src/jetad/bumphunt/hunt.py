@@ -104,7 +104,7 @@ def _signal_fit(k, s, integrate, first: BackgroundFit, window: slice) -> _Signal
     return _SignalFit(background, float(values[-1] * template.sum()))
 
 
-def searched(edges: np.ndarray, width: int, region: tuple[float, float] | None) -> np.ndarray:
+def _searched(edges: np.ndarray, width: int, region: tuple[float, float] | None) -> np.ndarray:
     """Which windows of ``width`` bins the hunt considers: every one, or those centred in
     ``region`` (GeV)."""
     positions = len(edges) - width
@@ -120,7 +120,7 @@ def best_windows(edges: np.ndarray, scans, region: tuple[float, float] | None = 
     left out."""
     windows = []
     for width, local in scans:
-        allowed = searched(edges, width, region)
+        allowed = _searched(edges, width, region)
         if not allowed.any():
             continue
         best = int(np.argmax(np.where(allowed, local, -np.inf)))
@@ -130,7 +130,12 @@ def best_windows(edges: np.ndarray, scans, region: tuple[float, float] | None = 
 
 
 def _check_region(edges: np.ndarray, widths: Sequence[int], region) -> None:
-    if region is not None and not any(searched(edges, w, region).any() for w in widths):
+    if region is None:
+        return
+    low, high = (float(v) for v in region)
+    if not low < high:
+        raise ValueError(f"a region is (low, high) in GeV with low < high, got {region}")
+    if not any(_searched(edges, w, region).any() for w in widths):
         raise ValueError(
             f"no window of {list(widths)} bins is centred in the region {region} GeV of a "
             f"spectrum over {edges[0]:.0f}–{edges[-1]:.0f} GeV"
