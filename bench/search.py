@@ -138,6 +138,8 @@ def hunt(mjj: np.ndarray, keep: np.ndarray, toys: int, how: str = "fit",
             result = bump_hunt(full[first : first + int(filled[-1]) + 1], n_toys=toys,
                                region=region)  # fmt: skip
         except ValueError:  # the fit range holds no window of the region
+            if region is None:
+                raise
             return {"window": None, "local": np.nan, "global": np.nan}
     return {"window": result.window, "local": result.local_significance,
             "global": result.global_significance}  # fmt: skip
@@ -247,14 +249,14 @@ def evaluate(rows, truth, args, seed, mass: float = MASS) -> list[tuple]:
             else:
                 keep = score > np.quantile(score, 1 - efficiency)
             found = {}
-            # the pass-fraction hunt needs a fraction that a quadratic logit in ln m_jj can
-            # follow: on the QCD alone the VAE's fixed cuts gave 4.2σ local (2.6 global) and
-            # CWoLa's, whose classifier tells the signal region from its sidebands, 622σ; the
-            # m_jj-following cuts keep a flat fraction by construction
             # a method trained for one signal region is hunted in that region only (its
             # score means nothing elsewhere), and corrected for the hypotheses a search scans
             per_hypothesis = name.startswith(("cwola", "cathode", "vae_sb"))
             region = SignalRegion(mass).edges if per_hypothesis else None
+            # the pass-fraction hunt needs a fraction that a quadratic logit in ln m_jj can
+            # follow: on the QCD alone the VAE's fixed cuts gave 4.2σ local (2.6 global) and
+            # CWoLa's, whose classifier tells the signal region from its sidebands, 622σ; the
+            # m_jj-following cuts keep a flat fraction by construction
             for how in HUNTS if follows_mjj is not False else ("fit",):
                 found[how] = hunt(mjj, keep, args.toys, how, region)
                 if per_hypothesis:

@@ -129,6 +129,16 @@ def best_windows(edges: np.ndarray, scans, region: tuple[float, float] | None = 
     return windows
 
 
+def largest_local(edges: np.ndarray, scans, region: tuple[float, float] | None = None) -> float:
+    """The largest local Z of ``scans`` among the windows centred in ``region`` (a toy's
+    maximum, without building its :class:`Window` objects)."""
+    return max(
+        float(np.max(local[allowed]))
+        for width, local in scans
+        if (allowed := _searched(edges, width, region)).any()
+    )
+
+
 def _check_region(edges: np.ndarray, widths: Sequence[int], region) -> None:
     if region is None:
         return

@@ -44,6 +44,7 @@ from jetad.bumphunt.hunt import (
     _finite_or_none,
     best_windows,
     global_p_value,
+    largest_local,
 )
 from jetad.bumphunt.spectrum import WIDTHS, Spectrum
 
@@ -215,7 +216,7 @@ def pass_fraction_hunt(
     for t in range(n_toys):
         toy = rng.binomial(counts, np.clip(pi, 0.0, 1.0)).astype(float)
         toy_eta, _, toy_scans = _scan(toy, n, design, widths)
-        maxima[t] = max(w.local_significance for w in best_windows(edges, toy_scans, region))
+        maxima[t] = largest_local(edges, toy_scans, region)
         deviances[t] = _deviance(toy, n, toy_eta)
     p_global = global_p_value(maxima, best.local_significance)
     return PassFractionHunt(
