@@ -22,7 +22,7 @@ __all__ = ["cluster_tree", "exclusive_axes", "rap_phi"]
 MAX_RAP = 1e5
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def rap_phi(px, py, pz, e):
     """fastjet's rapidity and azimuth of a four-momentum (rapidity ±1e5 along the beam)."""
     pt2 = px * px + py * py
@@ -38,14 +38,14 @@ def rap_phi(px, py, pz, e):
     return (-rap if pz > 0 else rap), phi
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _dr2(rap_a, phi_a, rap_b, phi_b):
     drap = rap_a - rap_b
     dphi = wrap_phi(phi_a - phi_b)
     return drap * drap + dphi * dphi
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _distances(i, count, srap, sphi, out):
     """ΔR² of slots ``0..count-1`` to slot ``i`` into ``out`` (∞ for ``i`` itself); a
     branch-free loop, so vectorised."""
@@ -54,7 +54,7 @@ def _distances(i, count, srap, sphi, out):
     out[i] = np.inf
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _first_min(values, count):
     """The smallest of ``values[:count]`` and its index (the first on a tie)."""
     best, index = np.inf, -1
@@ -64,7 +64,7 @@ def _first_min(values, count):
     return best, index
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def cluster_tree(pt, rap, phi, mass, p, winner_take_all):
     """Cluster one jet completely.
 
@@ -84,11 +84,12 @@ def cluster_tree(pt, rap, phi, mass, p, winner_take_all):
     yphi = np.zeros((size, 2))
     node_pt = np.zeros(size)
     children = np.full((size, 2), -1)
-    mt = np.sqrt(pt * pt + mass * mass)
-    p4[:n, 0] = pt * np.cos(phi)
-    p4[:n, 1] = pt * np.sin(phi)
-    p4[:n, 2] = mt * np.sinh(rap)
-    p4[:n, 3] = mt * np.cosh(rap)
+    for k in range(n):  # one loop: no temporary array per line
+        mt = np.sqrt(pt[k] * pt[k] + mass[k] * mass[k])
+        p4[k, 0] = pt[k] * np.cos(phi[k])
+        p4[k, 1] = pt[k] * np.sin(phi[k])
+        p4[k, 2] = mt * np.sinh(rap[k])
+        p4[k, 3] = mt * np.cosh(rap[k])
     yphi[:n, 0] = rap
     yphi[:n, 1] = phi
     node_pt[:n] = pt
@@ -179,7 +180,7 @@ def cluster_tree(pt, rap, phi, mass, p, winner_take_all):
     return p4, yphi, children
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def exclusive_axes(yphi, children, n_jets):
     """(rapidity, φ) of the ``n_jets`` exclusive jets: the nodes alive after n − n_jets merges."""
     size = len(yphi)

@@ -25,7 +25,7 @@ __all__ = ["KINDS", "energy_correlation", "energy_correlations"]
 KINDS = ("e2", "e3", "e3_2", "c2", "d2", "n2")
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _ecf_kernel(offsets, pt, rap, phi, beta):
     n_jets = len(offsets) - 1
     out = np.full((n_jets, 3), np.nan)

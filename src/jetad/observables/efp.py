@@ -224,7 +224,7 @@ def _program(primes: tuple[Edges, ...]) -> tuple[np.ndarray, int, int]:
     return np.array(rows, dtype=np.int64).reshape(-1, 5), counts[True], counts[False]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _run_program(  # pragma: no cover - numba
     offsets, pt, rap, phi, beta, program, n_matrices, n_vectors, n_primes
 ):

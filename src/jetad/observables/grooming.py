@@ -23,7 +23,7 @@ from jetad.observables._clustering import cluster_tree
 __all__ = ["soft_drop"]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _soft_drop_kernel(offsets, pt, rap, phi, mass, zcut, beta, r0):
     n_jets = len(offsets) - 1
     out = np.full((n_jets, 4), np.nan)

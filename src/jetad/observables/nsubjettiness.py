@@ -29,15 +29,18 @@ _PRECISION = 1e-4
 _MAX_ITERATIONS = 1000
 
 
-@numba.njit(cache=True)
+# error_model="numpy": a float division by zero gives inf instead of raising, so numba does
+# not test every divisor, and the loop of the weights' square roots and divisions vectorises
+# (the kernel 1.3x faster, bench/pipeline.py --breakdown; the same bits: the divisors are > 0)
+@numba.njit(cache=True, error_model="numpy")
 def _refine(pt, rap, phi, axes, beta):
     """fjcontrib's one-pass minimisation of the conical measure, in place on ``axes``.
 
     Each Lloyd iteration assigns every particle to its nearest axis and moves each axis to
     the weighted centroid of its particles. The loops run over particles innermost, keeping
     the nearest axis by selection, so LLVM vectorises the distances and the weights' square
-    roots; the centroids are summed particle by particle, as in fjcontrib, so the axes are the
-    same to the last bit.
+    roots; the centroids are summed particle by particle, as in fjcontrib (for one axis in
+    registers, not through memory), so the axes are the same to the last bit.
     """
     n_axes = axes.shape[0]
     n = len(pt)
@@ -80,11 +83,19 @@ def _refine(pt, rap, phi, axes, beta):
             for i in range(n):
                 weight[i] = weight[i] ** (0.5 * beta - 1.0) * pt[i]
         new[:] = 0.0
-        for i in range(n):
-            k = assignment[i]
-            new[k, 0] += weight[i] * rap[i]
-            new[k, 1] += weight[i] * shifted[i]
-            new[k, 2] += weight[i]
+        if n_axes == 1:  # τ1: every particle on the one axis
+            sum_rap = sum_phi = sum_weight = 0.0
+            for i in range(n):
+                sum_rap += weight[i] * rap[i]
+                sum_phi += weight[i] * shifted[i]
+                sum_weight += weight[i]
+            new[0, 0], new[0, 1], new[0, 2] = sum_rap, sum_phi, sum_weight
+        else:
+            for i in range(n):
+                k = assignment[i]
+                new[k, 0] += weight[i] * rap[i]
+                new[k, 1] += weight[i] * shifted[i]
+                new[k, 2] += weight[i]
         cmp = 0.0
         for k in range(n_axes):
             if new[k, 2] == 0.0:
@@ -102,7 +113,7 @@ def _refine(pt, rap, phi, axes, beta):
             axes[k, 0], axes[k, 1] = MAX_RAP, 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _tau(pt, rap, phi, axes, beta, r0):
     nearest2 = np.full(len(pt), np.inf)
     for k in range(axes.shape[0]):  # particles innermost: vectorised
@@ -119,7 +130,7 @@ def _tau(pt, rap, phi, axes, beta, r0):
     return numerator / (denominator * r0**beta)
 
 
-@numba.njit(cache=True, parallel=False)
+@numba.njit(cache=True, error_model="numpy")
 def _nsubjettiness_kernel(offsets, pt, rap, phi, mass, nmax, beta, r0, axes_kind):
     n_jets = len(offsets) - 1
     out = np.zeros((n_jets, nmax))

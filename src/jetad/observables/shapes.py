@@ -18,7 +18,7 @@ from jetad.observables._batch import FlatJets, JetBatch, jet_map
 __all__ = ["axes", "jet_shapes", "ptd"]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _shapes_kernel(offsets, pt, eta, phi):
     """Per jet: pTD, axis major, axis minor (NaN without constituents), the constituent sum's
     pT (GeV, 0 without constituents)."""
