@@ -49,11 +49,20 @@ hunts; the toys likewise): a classifier of one region says nothing about m_jj el
 everywhere, CATHODE's 10% cut found 4.05σ local at 6.45–7.25 TeV on the QCD alone). On the
 background alone every hypothesis is trained and the largest global significance is printed.
 
+A search reports the most significant of all the hunts it ran, so its global significance is
+that hunt's corrected for the number of tests it chose among (``jetad.bumphunt
+.trials_corrected``, Šidák: conservative for hunts of one spectrum after nested cuts): each
+method is a search over its cuts and hunts, and the whole run (every method) is one more. On
+background alone ``N`` calibrated hunts give a largest global Z above 2σ with probability
+1 − 0.977^N (more than one time in three for 20), so the goal "global < 2σ on every
+background-only set" is a statement about the searches, printed per set and method.
+
 Printed per S/B and method: AUC, SIC_max and SIC at ε_S = 0.5 (SIC½) of the score on the truth
 (in the SR for the weakly supervised methods), for each hunt the window found, whether it holds
 3.5 TeV, the local and global significance, and for the m_jj-following cuts the signal kept when
 the thresholds are fitted on the QCD alone (``oracle``: what the in-sample fit absorbs shows as
-the difference); then the background-only rows: the largest global significance seen, on the
+the difference), and each search's most significant test and global Z; then the
+background-only rows: the largest global significance of one hunt and of each search, on the
 whole background and on ``--background-sets`` disjoint parts of it (independent background-only
 sets, each a fraction of the size).
 """
@@ -65,10 +74,9 @@ import platform
 import time
 
 import numpy as np
-from scipy import stats
 
 from _samples import search_qcd, selected_rows
-from jetad.bumphunt import Spectrum, bump_hunt, fit_start, pass_fraction_hunt
+from jetad.bumphunt import Spectrum, bump_hunt, fit_start, pass_fraction_hunt, trials_corrected
 from jetad.decorrelation import fit_quantile_threshold, quantile_threshold
 from jetad.features import FEATURE_SETS
 from jetad.histograms import MJJ_EDGES
@@ -213,12 +221,6 @@ def perfect_tagger(qcd: np.ndarray, wprime: np.ndarray, args) -> None:
                   + " ".join(_columns(f) for f in found), flush=True)  # fmt: skip
 
 
-def sidak(z: float, trials: int) -> float:
-    """The significance of the smallest of ``trials`` p-values: p → 1 − (1 − p)^trials."""
-    p = stats.norm.sf(z)
-    return float(stats.norm.isf(-np.expm1(trials * np.log1p(-p)))) if np.isfinite(z) else z
-
-
 def evaluate(rows, truth, args, seed, mass: float = MASS) -> list[tuple]:
     mjj, lines = rows[:, -1], []
     for name, (score, follows_mjj, where) in methods(rows, args, seed, mass).items():
@@ -260,7 +262,8 @@ def evaluate(rows, truth, args, seed, mass: float = MASS) -> list[tuple]:
             for how in HUNTS if follows_mjj is not False else ("fit",):
                 found[how] = hunt(mjj, keep, args.toys, how, region)
                 if per_hypothesis:
-                    found[how]["global"] = sidak(found[how]["global"], len(HYPOTHESES))
+                    found[how]["global"] = trials_corrected(found[how]["global"],
+                                                            len(HYPOTHESES))  # fmt: skip
             kept = f"{int((truth[keep] == 1).sum())}{oracle_kept}"
             lines.append((name, cut, *quality, kept, found))
     return lines
@@ -286,17 +289,60 @@ def show(title: str, lines: list[tuple]) -> None:
               f"{_columns(found.get('fit'))} {_columns(found.get('ratio'))}", flush=True)
 
 
+def search_result(lines: list[tuple], methods: tuple[str, ...] | None = None) -> dict:
+    """What a search made of every test in ``lines`` (one per method, cut and hunt; of
+    ``methods`` only, if given) reports on one dataset: the most significant test and its
+    global Z corrected for all the tests it chose among (``trials_corrected``). A test seen
+    several times (the hypotheses of a background-only set) counts once, at its largest global
+    Z; the per-hypothesis methods' own Z are already corrected for the hypotheses."""
+    tests = {}
+    for method, cut, *_, found in lines:
+        if methods is not None and method not in methods:
+            continue
+        for how, result in found.items():
+            key = (method, cut, how)
+            if np.isfinite(result["global"]) and (
+                key not in tests or result["global"] > tests[key]["global"]
+            ):
+                tests[key] = result
+    if not tests:
+        return {"trials": 0, "test": None, "best": None, "global": np.nan}
+    key = max(tests, key=lambda k: (tests[k]["global"], tests[k]["local"]))
+    return {"trials": len(tests), "test": key, "best": tests[key],
+            "global": trials_corrected(tests[key]["global"], len(tests))}  # fmt: skip
+
+
+def show_search(title: str, result: dict) -> None:
+    """One line: the most significant test of a search and its trials-corrected global Z."""
+    if result["test"] is None:
+        print(f"{title}: no hunt ran")
+        return
+    (method, cut, how), best = result["test"], result["best"]
+    window = best["window"]
+    where = "—" if window is None else f"{window[0]:.0f}–{window[1]:.0f} GeV"
+    holds = window is not None and window[0] < MASS < window[1]
+    print(f"{title}: most significant of {result['trials']} tests {method} {cut} {how}, "
+          f"{where}{' (holds 3.5 TeV)' if holds else ''}, local {best['local']:.2f}, global "
+          f"{best['global']:.2f} -> the search's global Z {result['global']:.2f}", flush=True)
+
+
+def _method_names(lines: list[tuple]) -> list[str]:
+    return list(dict.fromkeys(method for method, *_ in lines))
+
+
 def background_only(qcd: np.ndarray, args) -> None:
     """Every method and hypothesis on the whole QCD, then on ``args.background_sets``
     disjoint parts of it; prints the largest global significance of each set."""
     part = np.random.default_rng(7).integers(0, max(args.background_sets, 1), len(qcd))
     sets = {"all": qcd} | {f"part {k + 1}/{args.background_sets}": qcd[part == k]
                            for k in range(args.background_sets)}  # fmt: skip
-    largest, per_method = {}, {}
+    largest, per_method, searches = {}, {}, {}
     for name, rows in sets.items():
         worst = {how: [] for how in HUNTS}
+        every = []
         for mass in HYPOTHESES:
             lines = evaluate(rows, np.zeros(len(rows)), args, seed=1, mass=mass)
+            every += lines
             show(f"background only ({name}, {len(rows)} events), signal region at "
                  f"{mass / 1000:.1f} TeV", lines)  # fmt: skip
             for method, cut, *_, found in lines:
@@ -308,15 +354,27 @@ def background_only(qcd: np.ndarray, args) -> None:
         largest[name] = {how: float(np.nanmax(z)) for how, z in worst.items()}
         print(f"largest global Z on background only ({name}): "
               + ", ".join(f"{how} {z:.2f}" for how, z in largest[name].items()), flush=True)
+        for method in _method_names(every):
+            searches.setdefault(method, {})[name] = search_result(every, (method,))
+        searches.setdefault("all", {})[name] = search_result(every)
+        show_search(f"the search on background only ({name}), every method", searches["all"][name])
     print("\nlargest local / global Z on background only, every set and hypothesis:")
     for (method, cut, how), values in per_method.items():
         local, glob = np.nanmax(np.array(values, dtype=float), axis=0)
         print(f"{method:>11} {cut:>6} {how:>6} {local:>8.2f} {glob:>8.2f}")
     for how in HUNTS:
-        print(f"\nlargest global Z per background-only set ({how}): "
+        print(f"\nlargest global Z of one hunt per background-only set ({how}): "
               + ", ".join(f"{name} {z[how]:.2f}" for name, z in largest.items())
-              + f"; largest of all {max(z[how] for z in largest.values()):.2f} (goal < 2)",
+              + f"; largest of all {max(z[how] for z in largest.values()):.2f}",
               flush=True)  # fmt: skip
+    print("\nglobal Z of each search on each background-only set, corrected for the cuts and "
+          "hunts it chose among (trials in brackets):")
+    for method, per_set in searches.items():
+        cells = "  ".join(f"{r['global']:5.2f} ({r['trials']})" for r in per_set.values())
+        largest_z = np.nanmax([r["global"] for r in per_set.values()])
+        print(f"{method:>11} {cells}  largest {largest_z:.2f}", flush=True)
+    print(f"largest global Z of the whole search (every method) on a background-only set: "
+          f"{np.nanmax([r['global'] for r in searches['all'].values()]):.2f} (goal < 2)")
 
 
 def main() -> None:
@@ -370,10 +428,13 @@ def main() -> None:
     for s_over_b in () if args.background_only else args.s_over_b:
         rows, truth = pseudo_data(qcd, wprime, s_over_b, np.random.default_rng(1))
         n_core, b_core = int(truth[core(rows[:, -1])].sum()), int(core(qcd[:, -1]).sum())
+        lines = evaluate(rows, truth, args, seed=1)
         show(f"S/B = {s_over_b:.1%} within ±1σ: {int(truth.sum())} W′ events injected, "
              f"{n_core} of them within ±1σ on {b_core} QCD events (S/√B = "
-             f"{n_core / np.sqrt(b_core):.2f} before any cut)",
-             evaluate(rows, truth, args, seed=1))  # fmt: skip
+             f"{n_core / np.sqrt(b_core):.2f} before any cut)", lines)  # fmt: skip
+        for method in _method_names(lines):
+            show_search(f"  {method}", search_result(lines, (method,)))
+        show_search(f"the search at S/B = {s_over_b:.1%}, every method", search_result(lines))
     print(f"\n{time.perf_counter() - start:.0f} s in all")
 
 

@@ -306,3 +306,29 @@ def test_a_region_hunts_only_its_windows_and_its_toys_search_as_many():
 def test_a_reversed_region_is_refused_in_one_line():
     with pytest.raises(ValueError, match="low < high"):
         bump_hunt(poisson(background(1e5), 3), n_toys=0, region=(MASS * 1.08, MASS * 0.92))
+
+
+def test_trials_corrected_is_sidak_and_calibrated():
+    """The best of n independent tests, corrected, is a calibrated significance: on uniform
+    p-values its tail above 2σ is the one-test 2.3%; for identical (fully correlated) tests
+    it is conservative; one trial changes nothing."""
+    from scipy import stats
+
+    from jetad.bumphunt import trials_corrected
+
+    assert trials_corrected(1.7, 1) == pytest.approx(1.7)
+    p = 0.05
+    assert stats.norm.sf(trials_corrected(stats.norm.isf(p), 2)) == pytest.approx(1 - 0.95**2)
+    assert np.isnan(trials_corrected(np.nan, 4)) and trials_corrected(np.inf, 4) == np.inf
+    with pytest.raises(ValueError, match="trials"):
+        trials_corrected(1.0, 0)
+
+    rng = np.random.default_rng(3)
+    n_searches, n_tests = 20_000, 12
+    best = stats.norm.isf(rng.uniform(size=(n_searches, n_tests))).max(axis=1)
+    corrected = np.array([trials_corrected(z, n_tests) for z in best])
+    tail, expected = np.mean(corrected > 2), stats.norm.sf(2)
+    assert abs(tail - expected) < 4 * np.sqrt(expected / n_searches)
+    assert np.mean(best > 2) > 0.2  # uncorrected, the best of 12 exceeds 2σ a fifth of the time
+    same = stats.norm.isf(rng.uniform(size=n_searches))  # n identical tests: one test
+    assert np.mean([trials_corrected(z, n_tests) > 2 for z in same]) < expected / 5

@@ -45,7 +45,15 @@ All m_jj values and bin edges are in GeV. The modules: :mod:`~jetad.bumphunt.spe
 """
 
 from jetad.bumphunt.fit import BackgroundFit, fit_background
-from jetad.bumphunt.hunt import BumpHunt, SpuriousSignal, Window, bump_hunt, scan, spurious_signal
+from jetad.bumphunt.hunt import (
+    BumpHunt,
+    SpuriousSignal,
+    Window,
+    bump_hunt,
+    scan,
+    spurious_signal,
+    trials_corrected,
+)
 from jetad.bumphunt.ratio import PassFractionHunt, pass_fraction_hunt
 from jetad.bumphunt.spectrum import (
     RESOLUTION,
@@ -77,4 +85,5 @@ __all__ = [
     "pass_fraction_hunt",
     "scan",
     "spurious_signal",
+    "trials_corrected",
 ]
