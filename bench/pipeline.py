@@ -19,9 +19,10 @@ events, trains a VAE ensemble on the ``lhco`` features of the first, then measur
    not timed); goal ≥ 1.8×;
 3. **memory**: peak RSS of each worker.
 
-Each per-core time is the best of five runs, the processor's and the ceiling's interleaved;
-each Dask time the best of three. On a 2-core machine the scheduler and this client share
-the cores with the two workers, which caps the speed-up below 2.
+Each per-core time is the best of nine runs, the processor's and the ceiling's interleaved (on
+a shared machine a single run moves by ±20%), with torch on one thread, so that "per core"
+means one core; each Dask time the best of three. On a 2-core machine the scheduler and this
+client share the cores with the two workers, which caps the speed-up below 2.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pathlib import Path
 
 import awkward as ak
 import numpy as np
+import torch
 from coffea import processor
 from jetad.processors import DijetAnomalyProcessor, SemivisibleJetProcessor
 
@@ -126,7 +128,7 @@ def _timed(function, *args, repeat: int = 3, **kwargs) -> tuple[float, object]:
     return best, result
 
 
-def _side_by_side(processors: dict, fileset: dict, repeat: int = 5, **options) -> dict:
+def _side_by_side(processors: dict, fileset: dict, repeat: int = 9, **options) -> dict:
     """``{name: (best wall time, last output)}`` of each processor on ``fileset`` with the
     iterative executor, the runs interleaved (A, B, A, B, …) so that a slow spell of the
     machine falls on both sides of a ratio, not on one."""
@@ -171,6 +173,7 @@ def main() -> None:
     parser.add_argument("--breakdown", action="store_true",
                         help="also time the dijet processor without its τ_N kernel")
     args = parser.parse_args()
+    torch.set_num_threads(1)  # per core: the ceiling runs on one
     paths = _samples(args.files, args.events)
     fileset = {"qcd_dijet": {"files": {str(p): "Events" for p in paths}}}
     n_events = args.files * args.events

@@ -7,7 +7,7 @@ import numpy as np
 from coffea import processor
 from coffea.analysis_tools import PackedSelection
 
-from jetad._dask import is_dask
+from jetad._dask import eager_numpy, is_dask
 from jetad.constituents import (
     KINEMATICS,
     candidate_layout,
@@ -73,15 +73,16 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
         if constituents is not None:
             constituents = constituents[passed]
         table = self.feature_set(events[passed], constituents, also=("mjj",), jets=jets[passed])
-        mjj = ak.fill_none(table.mjj, np.nan)
+        mjj = table.mjj
+        mjj = eager_numpy(mjj) if not is_dask(mjj) else ak.fill_none(mjj, np.nan)  # NaN: < 2 jets
         scores = primary_scores(self.scorers, table,
                                 working_points=lambda m: mjj_thresholds(m, mjj))  # fmt: skip
         counts = {}
         if "Truth" in events.fields:  # pseudo-data keeps the truth: count the signal kept
             counts.update(truth_counts(events.Truth.label[passed] == 1, scores))
         if constituents is not None:
-            empty = ak.flatten(ak.num(constituents, axis=2) == 0)
-            counts["jets without stored constituents"] = count(empty)
+            empty = ak.flatten(ak.num(constituents, axis=2))
+            counts["jets without stored constituents"] = count(eager_numpy(empty) == 0)
         histograms = {"mjj": mjj_histogram(lazy=is_dask(events))}
         return fill_analysis(events, passed, selection, CUTS, histograms, {"mjj": table.mjj},
                              scores, counts=counts)  # fmt: skip
