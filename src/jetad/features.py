@@ -190,7 +190,7 @@ def _svj8(
             "axis_major": shape.major,
             "axis_minor": shape.minor,
             "efp1": efp(flat, "d==1")[..., 0],
-            "c2_b05": energy_correlations(flat, beta=0.5).c2,
+            "c2_b05": energy_correlations(flat, beta=0.5, with_n2=False).c2,
             "ptd": shape.ptd,
             "msoftdrop": soft_drop(flat).msoftdrop,
             "tau2": taus[..., 1],

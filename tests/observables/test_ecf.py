@@ -63,3 +63,15 @@ def test_single_kind_and_errors(generated_jets):
     )
     with pytest.raises(ValueError, match="unknown energy correlation 'c3'; valid: e2, e3"):
         energy_correlation(jets, "c3")
+
+
+def test_without_n2_is_the_same_c2_d2(generated_jets):
+    """Skipping ₂e3 leaves e2, e3, C2 and D2 bit-identical and makes e3_2 and N2 NaN; the
+    single-kind call picks the cheaper path by itself."""
+    full = energy_correlations(generated_jets, beta=0.5)
+    lean = energy_correlations(generated_jets, beta=0.5, with_n2=False)
+    for kind in ("e2", "e3", "c2", "d2"):
+        assert ak.array_equal(full[kind], lean[kind], equal_nan=True)
+    assert np.all(np.isnan(ak.to_numpy(lean.n2))) and np.all(np.isnan(ak.to_numpy(lean.e3_2)))
+    single = energy_correlation(generated_jets, "c2", beta=0.5)
+    assert ak.array_equal(single, full.c2, equal_nan=True)
