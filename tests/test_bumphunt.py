@@ -332,3 +332,20 @@ def test_trials_corrected_is_sidak_and_calibrated():
     assert np.mean(best > 2) > 0.2  # uncorrected, the best of 12 exceeds 2σ a fifth of the time
     same = stats.norm.isf(rng.uniform(size=n_searches))  # n identical tests: one test
     assert np.mean([trials_corrected(z, n_tests) > 2 for z in same]) < expected / 5
+
+
+def test_demo_report_states_the_search_global_significance():
+    """The report quotes the most significant of all hunts corrected for their number, not
+    the best hunt's own global Z; skipped hunts and hunts without a global Z do not count."""
+    from jetad.bumphunt import trials_corrected
+    from jetad.demo_report import _search_significance
+
+    hunts = {"vae": {
+        "none": {"global_significance": 0.4},
+        "eff10": {"global_significance": 1.2, "pass_fraction": {"global_significance": 2.1}},
+        "eff1": {"skipped": "too few bins", "pass_fraction": {"skipped": "no fraction"}},
+    }}  # fmt: skip
+    text = _search_significance(hunts)
+    assert "most significant hunt of 3 (vae eff10, pass fraction, global Z 2.10)" in text
+    assert f"global significance is {trials_corrected(2.1, 3):.2f}" in text
+    assert _search_significance({"vae": {"eff1": {"skipped": "x"}}}) == ""

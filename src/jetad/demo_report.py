@@ -6,6 +6,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from jetad.report import Section, Table
 
 __all__ = ["demo_sections"]
@@ -85,16 +87,15 @@ def _injected_signal(output: Path) -> str:
                        if k.startswith("signal (truth), "))  # fmt: skip
     return (f"The injected W′ peaks at m_jj = {low:.0f}–{high:.0f} GeV (the wprime_xy "
             f"histogram); the selected pseudo-data hold {kept['signal (truth)']} of its events, "
-            f"{counts}. A best window elsewhere, or a global significance below 2, means the "
-            f"search did not find it. {_perfect_tagger(mjj, kept['signal (truth)'])}")  # fmt: skip
+            f"{counts}. A best window elsewhere, or a search global significance below 2, means "
+            f"the search did not find it. "
+            f"{_perfect_tagger(mjj, kept['signal (truth)'])}")  # fmt: skip
 
 
 def _perfect_tagger(mjj, n_signal: int) -> str:
     """What this sample size allows: the Asimov significance of the selected signal in its
     ±1σ m_jj window over the pseudo-data's background there, for a perfect tagger that keeps
     every signal event and a fraction ε of the background."""
-    import numpy as np
-
     from jetad.bumphunt import RESOLUTION
 
     signal = mjj[{"dataset": "wprime_xy", "cut": "none"}][{"model": 0}]
@@ -120,6 +121,27 @@ def _pass_fraction_cells(result: dict | None) -> tuple[str, str]:
     low, high = result["window"]
     return (f"{low:.0f}–{high:.0f}", f"{_number(result['local_significance'], '.2f')} / "
             f"{_number(result['global_significance'], '.2f')}")  # fmt: skip
+
+
+def _search_significance(hunts: dict) -> str:
+    """The search's own global significance: the most significant of all its hunts (each cut,
+    fit and pass fraction) corrected for their number (``trials_corrected``)."""
+    from jetad.bumphunt import trials_corrected
+
+    tests = {}
+    for model, cuts in hunts.items():
+        for cut, r in cuts.items():
+            for how, result in (("fit", r), ("pass fraction", r.get("pass_fraction") or {})):
+                z = result.get("global_significance")
+                if z is not None and np.isfinite(z):
+                    tests[f"{model} {cut}, {how}"] = z
+    if not tests:
+        return ""
+    best = max(tests, key=tests.get)
+    corrected = trials_corrected(tests[best], len(tests))
+    return (f"The search reports its most significant hunt of {len(tests)} ({best}, global Z "
+            f"{tests[best]:.2f}), so its own global significance is {corrected:.2f} (Šidák: "
+            "p → 1 − (1 − p)^N, conservative for hunts of one spectrum after nested cuts).")
 
 
 def _bumphunt_section(output: Path) -> Section:
@@ -161,6 +183,7 @@ def _bumphunt_section(output: Path) -> Section:
         "each cut that follows m_jj, in the fraction of each m_jj bin's events that the cut "
         "keeps, against a fraction smooth in ln m_jj (binomial given the bin's count; "
         "jetad.bumphunt.pass_fraction_hunt)." if with_fraction else "",
+        _search_significance(results["hunts"]),
         _injected_signal(output),
     ]
     spurious = results.get("spurious_signal")
