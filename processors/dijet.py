@@ -73,8 +73,8 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
         if constituents is not None:
             constituents = constituents[passed]
         table = self.feature_set(events[passed], constituents, also=("mjj",), jets=jets[passed])
-        mjj = table.mjj
-        mjj = eager_numpy(mjj) if not is_dask(mjj) else ak.fill_none(mjj, np.nan)  # NaN: < 2 jets
+        # NaN where an event has fewer than two jets; numpy for an eager chunk
+        mjj = ak.fill_none(table.mjj, np.nan) if is_dask(events) else eager_numpy(table.mjj)
         scores = primary_scores(self.scorers, table,
                                 working_points=lambda m: mjj_thresholds(m, mjj))  # fmt: skip
         counts = {}
