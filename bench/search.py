@@ -76,7 +76,14 @@ import time
 import numpy as np
 
 from _samples import search_qcd, selected_rows
-from jetad.bumphunt import Spectrum, bump_hunt, fit_start, pass_fraction_hunt, trials_corrected
+from jetad.bumphunt import (
+    Spectrum,
+    bump_hunt,
+    fit_start,
+    pass_fraction_hunt,
+    search_significance,
+    trials_corrected,
+)
 from jetad.decorrelation import fit_quantile_threshold, quantile_threshold
 from jetad.features import FEATURE_SETS
 from jetad.histograms import MJJ_EDGES
@@ -289,10 +296,10 @@ def show(title: str, lines: list[tuple]) -> None:
               f"{_columns(found.get('fit'))} {_columns(found.get('ratio'))}", flush=True)
 
 
-def search_result(lines: list[tuple], methods: tuple[str, ...] | None = None) -> dict:
+def search_result(lines: list[tuple], methods: tuple[str, ...] | None = None):
     """What a search made of every test in ``lines`` (one per method, cut and hunt; of
-    ``methods`` only, if given) reports on one dataset: the most significant test and its
-    global Z corrected for all the tests it chose among (``trials_corrected``). A test seen
+    ``methods`` only, if given) reports on one dataset (``search_significance``): the most
+    significant test and its global Z corrected for all the tests it chose among. A test seen
     several times (the hypotheses of a background-only set) counts once, at its largest global
     Z; the per-hypothesis methods' own Z are already corrected for the hypotheses."""
     tests = {}
@@ -301,29 +308,29 @@ def search_result(lines: list[tuple], methods: tuple[str, ...] | None = None) ->
             continue
         for how, result in found.items():
             key = (method, cut, how)
-            if np.isfinite(result["global"]) and (
+            if not np.isnan(result["global"]) and (
                 key not in tests or result["global"] > tests[key]["global"]
             ):
                 tests[key] = result
-    if not tests:
-        return {"trials": 0, "test": None, "best": None, "global": np.nan}
-    key = max(tests, key=lambda k: (tests[k]["global"], tests[k]["local"]))
-    return {"trials": len(tests), "test": key, "best": tests[key],
-            "global": trials_corrected(tests[key]["global"], len(tests))}  # fmt: skip
+    significance = search_significance({k: r["global"] for k, r in tests.items()},
+                                       tiebreak={k: r["local"] for k, r in tests.items()})
+    return significance, tests.get(significance.test)
 
 
-def show_search(title: str, result: dict) -> None:
+def show_search(title: str, result) -> None:
     """One line: the most significant test of a search and its trials-corrected global Z."""
-    if result["test"] is None:
+    significance, best = result
+    if significance.test is None:
         print(f"{title}: no hunt ran")
         return
-    (method, cut, how), best = result["test"], result["best"]
+    method, cut, how = significance.test
     window = best["window"]
     where = "—" if window is None else f"{window[0]:.0f}–{window[1]:.0f} GeV"
     holds = window is not None and window[0] < MASS < window[1]
-    print(f"{title}: most significant of {result['trials']} tests {method} {cut} {how}, "
+    print(f"{title}: most significant of {significance.trials} tests {method} {cut} {how}, "
           f"{where}{' (holds 3.5 TeV)' if holds else ''}, local {best['local']:.2f}, global "
-          f"{best['global']:.2f} -> the search's global Z {result['global']:.2f}", flush=True)
+          f"{best['global']:.2f} -> the search's global Z "
+          f"{significance.global_significance:.2f}", flush=True)
 
 
 def _method_names(lines: list[tuple]) -> list[str]:
@@ -370,11 +377,12 @@ def background_only(qcd: np.ndarray, args) -> None:
     print("\nglobal Z of each search on each background-only set, corrected for the cuts and "
           "hunts it chose among (trials in brackets):")
     for method, per_set in searches.items():
-        cells = "  ".join(f"{r['global']:5.2f} ({r['trials']})" for r in per_set.values())
-        largest_z = np.nanmax([r["global"] for r in per_set.values()])
+        cells = "  ".join(f"{z.global_significance:5.2f} ({z.trials})" for z, _ in per_set.values())
+        largest_z = np.nanmax([z.global_significance for z, _ in per_set.values()])
         print(f"{method:>11} {cells}  largest {largest_z:.2f}", flush=True)
     print(f"largest global Z of the whole search (every method) on a background-only set: "
-          f"{np.nanmax([r['global'] for r in searches['all'].values()]):.2f} (goal < 2)")
+          f"{np.nanmax([z.global_significance for z, _ in searches['all'].values()]):.2f} "
+          "(goal < 2)")
 
 
 def main() -> None:

@@ -334,6 +334,20 @@ def test_trials_corrected_is_sidak_and_calibrated():
     assert np.mean([trials_corrected(z, n_tests) > 2 for z in same]) < expected / 5
 
 
+def test_search_significance_is_the_best_hunt_corrected():
+    """A search's global Z: its most significant hunt (ties by the tiebreak, the local Z)
+    corrected for the number of hunts; hunts without a global Z (NaN) are not counted, a
+    p-value of 1 (−inf) is."""
+    from jetad.bumphunt import search_significance, trials_corrected
+
+    tests = {"a": 1.2, "b": 2.58, "c": 2.58, "d": np.nan, "e": -np.inf}
+    found = search_significance(tests, tiebreak={"b": 3.1, "c": 4.2})
+    assert (found.test, found.trials, found.best) == ("c", 4, 2.58)
+    assert found.global_significance == trials_corrected(2.58, 4) < 2.58
+    empty = search_significance({"x": np.nan})
+    assert empty.test is None and empty.trials == 0 and np.isnan(empty.global_significance)
+
+
 def test_demo_report_states_the_search_global_significance():
     """The report quotes the most significant of all hunts corrected for their number, not
     the best hunt's own global Z; skipped hunts and hunts without a global Z do not count."""

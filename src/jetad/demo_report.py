@@ -125,23 +125,22 @@ def _pass_fraction_cells(result: dict | None) -> tuple[str, str]:
 
 def _search_significance(hunts: dict) -> str:
     """The search's own global significance: the most significant of all its hunts (each cut,
-    fit and pass fraction) corrected for their number (``trials_corrected``)."""
-    from jetad.bumphunt import trials_corrected
+    fit and pass fraction) corrected for their number (``search_significance``)."""
+    from jetad.bumphunt import search_significance
 
-    tests = {}
-    for model, cuts in hunts.items():
-        for cut, r in cuts.items():
-            for how, result in (("fit", r), ("pass fraction", r.get("pass_fraction") or {})):
-                z = result.get("global_significance")
-                if z is not None and np.isfinite(z):
-                    tests[f"{model} {cut}, {how}"] = z
-    if not tests:
+    tests = {
+        f"{model} {cut}, {how}": result.get("global_significance", np.nan)
+        for model, cuts in hunts.items()
+        for cut, r in cuts.items()
+        for how, result in (("fit", r), ("pass fraction", r.get("pass_fraction") or {}))
+    }
+    found = search_significance({k: np.nan if z is None else z for k, z in tests.items()})
+    if found.test is None:
         return ""
-    best = max(tests, key=tests.get)
-    corrected = trials_corrected(tests[best], len(tests))
-    return (f"The search reports its most significant hunt of {len(tests)} ({best}, global Z "
-            f"{tests[best]:.2f}), so its own global significance is {corrected:.2f} (Šidák: "
-            "p → 1 − (1 − p)^N, conservative for hunts of one spectrum after nested cuts).")
+    return (f"The search reports its most significant hunt of {found.trials} ({found.test}, "
+            f"global Z {found.best:.2f}), so its own global significance is "
+            f"{found.global_significance:.2f} (Šidák: p → 1 − (1 − p)^N, conservative for "
+            "hunts of one spectrum after nested cuts).")
 
 
 def _bumphunt_section(output: Path) -> Section:

@@ -47,10 +47,12 @@ All m_jj values and bin edges are in GeV. The modules: :mod:`~jetad.bumphunt.spe
 from jetad.bumphunt.fit import BackgroundFit, fit_background
 from jetad.bumphunt.hunt import (
     BumpHunt,
+    SearchSignificance,
     SpuriousSignal,
     Window,
     bump_hunt,
     scan,
+    search_significance,
     spurious_signal,
     trials_corrected,
 )
@@ -73,6 +75,7 @@ __all__ = [
     "BumpHunt",
     "MjjSpectra",
     "PassFractionHunt",
+    "SearchSignificance",
     "Spectrum",
     "SpuriousSignal",
     "Window",
@@ -84,6 +87,7 @@ __all__ = [
     "mjj_spectra",
     "pass_fraction_hunt",
     "scan",
+    "search_significance",
     "spurious_signal",
     "trials_corrected",
 ]

@@ -3,7 +3,7 @@ look-elsewhere correction by toys, and the spurious-signal test; see :mod:`jetad
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -31,7 +31,9 @@ __all__ = [
     "SpuriousSignal",
     "Window",
     "bump_hunt",
+    "SearchSignificance",
     "scan",
+    "search_significance",
     "spurious_signal",
     "trials_corrected",
 ]
@@ -184,6 +186,34 @@ def trials_corrected(significance: float, trials: int) -> float:
         return float(significance)
     p_value = stats.norm.sf(significance)
     return float(stats.norm.isf(-np.expm1(trials * np.log1p(-p_value))))
+
+
+@dataclass(frozen=True)
+class SearchSignificance:
+    """What a search that ran several hunts reports: its most significant ``test`` (the key it
+    was given under), that hunt's own global Z, and the search's global Z, the same corrected
+    for the ``trials`` it chose among (:func:`trials_corrected`)."""
+
+    test: Hashable | None
+    trials: int
+    best: float
+    global_significance: float
+
+
+def search_significance(
+    tests: Mapping[Hashable, float], tiebreak: Mapping[Hashable, float] | None = None
+) -> SearchSignificance:
+    """The search's own global significance over ``tests`` (name → each hunt's global Z;
+    NaN, a hunt without a global Z, does not count; −inf, a p-value of 1, does): the most
+    significant hunt (ties, e.g. toy-limited global Z, broken by ``tiebreak``, such as the
+    local Z) corrected for the number of hunts. With no test, ``test`` is None and the Z NaN."""
+    finite = {key: float(z) for key, z in tests.items() if not np.isnan(z)}
+    if not finite:
+        return SearchSignificance(None, 0, float("nan"), float("nan"))
+    tiebreak = tiebreak or {}
+    best = max(finite, key=lambda key: (finite[key], tiebreak.get(key, 0.0)))
+    return SearchSignificance(best, len(finite), finite[best],
+                              trials_corrected(finite[best], len(finite)))  # fmt: skip
 
 
 def _hunt(k: np.ndarray, s: np.ndarray, edges: np.ndarray, widths: Sequence[int], region=None):

@@ -26,7 +26,41 @@ KINDS = ("e2", "e3", "e3_2", "c2", "d2", "n2")
 
 
 @numba.njit(cache=True, error_model="numpy")
+def _e3(z, theta):
+    """e3 of one jet: Σ_{a<b<c} z_a z_b z_c θ_ab θ_ac θ_bc."""
+    n = len(z)
+    e3 = 0.0
+    for a in range(n):
+        for b in range(a + 1, n):
+            zab, tab = z[a] * z[b], theta[a, b]
+            for c in range(b + 1, n):
+                e3 += zab * z[c] * tab * theta[a, c] * theta[b, c]
+    return e3
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _e3_and_e3_2(z, theta):
+    """e3 and ₂e3 of one jet in one triple sum (₂e3: the product of the two smallest angles,
+    i.e. the product of all three over the largest)."""
+    n = len(z)
+    e3 = 0.0
+    e3_2 = 0.0
+    for a in range(n):
+        for b in range(a + 1, n):
+            zab, tab = z[a] * z[b], theta[a, b]
+            for c in range(b + 1, n):
+                tac, tbc = theta[a, c], theta[b, c]
+                zabc = zab * z[c]
+                e3 += zabc * tab * tac * tbc
+                largest = max(tab, tac, tbc)
+                if largest > 0.0:
+                    e3_2 += zabc * tab * tac * tbc / largest
+    return e3, e3_2
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _ecf_kernel(offsets, pt, rap, phi, beta, with_e3_2):
+    """(e2, e3, ₂e3) per jet; ₂e3 NaN unless ``with_e3_2`` (e3 alone is half the work)."""
     n_jets = len(offsets) - 1
     out = np.full((n_jets, 3), np.nan)
     half_beta = 0.5 * beta
@@ -40,6 +74,7 @@ def _ecf_kernel(offsets, pt, rap, phi, beta, with_e3_2):
             total += pt[i]
         z = pt[lo:hi] / total
         theta = np.zeros((n, n))
+        e2 = 0.0
         for a in range(n):
             for b in range(a + 1, n):
                 drap = rap[lo + a] - rap[lo + b]
@@ -47,26 +82,12 @@ def _ecf_kernel(offsets, pt, rap, phi, beta, with_e3_2):
                 t = (drap * drap + dphi * dphi) ** half_beta
                 theta[a, b] = t
                 theta[b, a] = t
-        e2 = 0.0
-        e3 = 0.0
-        e3_2 = 0.0
-        for a in range(n):
-            for b in range(a + 1, n):
-                zab = z[a] * z[b]
-                tab = theta[a, b]
-                e2 += zab * tab
-                if not with_e3_2:  # e3 alone (C2, D2): half the work of the triple sum
-                    for c in range(b + 1, n):
-                        e3 += zab * z[c] * tab * theta[a, c] * theta[b, c]
-                    continue
-                for c in range(b + 1, n):
-                    tac, tbc = theta[a, c], theta[b, c]
-                    zabc = zab * z[c]
-                    e3 += zabc * tab * tac * tbc
-                    largest = max(tab, tac, tbc)
-                    if largest > 0.0:
-                        e3_2 += zabc * tab * tac * tbc / largest
-        out[j, 0], out[j, 1], out[j, 2] = e2, e3, e3_2 if with_e3_2 else np.nan
+                e2 += z[a] * z[b] * t
+        out[j, 0] = e2
+        if with_e3_2:
+            out[j, 1], out[j, 2] = _e3_and_e3_2(z, theta)
+        else:
+            out[j, 1] = _e3(z, theta)
     return out
 
 
