@@ -12,8 +12,9 @@ with the defaults), it prints jets/s for
 - the ``svj8`` observables (τ1..τ3, EFP d = 1, ECFs at β = 0.5, soft drop) with the jets
   flattened once and shared (``flatten_jets``, as the feature set does) against each
   observable flattening them itself (``--svj8-only`` runs just this and the next);
-- the mass of each jet's constituent sum: ``jetad.kinematics`` (numpy ufuncs) against
-  ``vector``'s ``Momentum4D`` sum, the choice made in ``jetad.kinematics``.
+- ``jetad.kinematics`` (on ``vector``, float64) against the same formulas in numpy ufuncs:
+  the constituents' four-momenta, the jet mass, Δφ and ΔR to the jet axis
+  (``--kinematics-only`` runs just this).
 
 With ``--energyflow-python PY`` (a Python whose environment has energyflow; it pins
 numpy < 2, so never jetad's), every EFP with d ≤ 5 is also compared against the energyflow
@@ -287,34 +288,87 @@ def bench_svj8(jets: ak.Array, repeats: int = 3) -> None:
           f"ratio {apart / shared:.2f}x   identical: {same}")
 
 
-def bench_kinematics(jets: ak.Array, repeats: int = 3) -> None:
-    import vector
+def bench_kinematics(jets: ak.Array, repeats: int = 7) -> None:
+    """Each kinematic operation on ``vector``'s records against the same formula in numpy
+    ufuncs, float64, interleaved, best of ``repeats``; ``jetad.kinematics`` takes the faster
+    (checked here: it equals that row's result)."""
+    import jetad.kinematics as kinematics
+    from jetad.kinematics import summed, vectors
 
-    from jetad.kinematics import four_momenta, invariant_mass, summed
+    def ufunc_four_momenta():
+        pt, eta, phi, mass = (ak.values_astype(jets[f], np.float64)
+                              for f in ("pt", "eta", "phi", "mass"))  # fmt: skip
+        px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
+        return px, py, pz, np.sqrt(px**2 + py**2 + pz**2 + mass**2)
 
-    vector.register_awkward()
-    fields = {f: jets[f] for f in ("pt", "eta", "phi", "mass")}
+    def vector_four_momenta():
+        p4 = vectors("Momentum4D", **{f: ak.values_astype(jets[f], np.float64)
+                                      for f in ("pt", "eta", "phi", "mass")})  # fmt: skip
+        return p4.px, p4.py, p4.pz, p4.E
 
-    def ours():
-        return invariant_mass(*summed(four_momenta(jets)))
+    def ufunc_delta_phi(phi1, phi2):
+        return (phi1 - phi2 + np.pi) % (2 * np.pi) - np.pi
 
-    def with_vector():
-        return ak.sum(ak.zip(fields, with_name="Momentum4D"), axis=-1).mass
+    px, py, pz, energy = summed(vectors("Momentum4D", **dict(zip(
+        ("px", "py", "pz", "E"), ufunc_four_momenta(), strict=True))))  # fmt: skip
+    def sums():  # built inside each timed call, as jetad.kinematics does
+        return vectors("Momentum4D", px=px, py=py, pz=pz, E=energy)
 
-    times = {}
-    for run in (ours, with_vector):
-        run()
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            result = run()
-            best = min(best, time.perf_counter() - start)
-        times[run.__name__] = (best, ak.to_numpy(result))
-    (t_ours, m_ours), (t_vector, m_vector) = times["ours"], times["with_vector"]
-    print(f"\njet mass of the constituent sum, {len(jets)} jets:")
-    print(f"  jetad.kinematics  {rate(len(jets), t_ours)}")
-    print(f"  vector Momentum4D {rate(len(jets), t_vector)}   ratio {t_vector / t_ours:.2f}x   "
-          f"largest |difference| {np.max(np.abs(m_ours - m_vector)):.2e} GeV")
+    axis = sums()
+    jet_eta, jet_phi = axis.eta, axis.phi  # each constituent against its jet's axis
+    eta, phi = (ak.values_astype(jets[f], np.float64) for f in ("eta", "phi"))
+    one = {"rho": 1.0}
+    rows = {  # name: (vector, ufuncs, jetad.kinematics)
+        "four-momenta of the constituents": (
+            lambda: vector_four_momenta()[3],
+            lambda: ufunc_four_momenta()[3],
+            lambda: kinematics.four_momenta(jets).E,
+        ),
+        "jet mass (of the constituent sums)": (
+            lambda: np.sqrt(np.maximum(sums().mass2, 0.0)),
+            lambda: np.sqrt(np.maximum(energy**2 - px**2 - py**2 - pz**2, 0.0)),
+            lambda: kinematics.invariant_mass(px, py, pz, energy),
+        ),
+        "jet pt, eta, phi (of the sums)": (
+            lambda: (lambda p4: p4.pt + p4.eta + p4.phi)(sums()),
+            lambda: (lambda pt: pt + np.arcsinh(pz / pt) + np.arctan2(py, px))(np.hypot(px, py)),
+            lambda: sum(kinematics.ptetaphim(px, py, pz, energy)[k] for k in ("pt", "eta", "phi")),
+        ),
+        "Δφ(constituent, jet axis)": (
+            lambda: vectors("Vector2D", **one, phi=phi).deltaphi(
+                vectors("Vector2D", **one, phi=jet_phi)),
+            lambda: ufunc_delta_phi(phi, jet_phi),
+            lambda: kinematics.delta_phi(phi, jet_phi),
+        ),
+        "ΔR(constituent, jet axis)": (
+            lambda: vectors("Vector3D", **one, eta=eta, phi=phi).deltaR(
+                vectors("Vector3D", **one, eta=jet_eta, phi=jet_phi)),
+            lambda: np.sqrt((eta - jet_eta) ** 2 + ufunc_delta_phi(phi, jet_phi) ** 2),
+            lambda: kinematics.delta_r(eta, phi, jet_eta, jet_phi),
+        ),
+    }  # fmt: skip
+    print(f"\nkinematics on {len(jets)} jets, {ak.sum(ak.num(jets))} constituents, float64 "
+          "(vector's records against the same formula in numpy ufuncs):")
+    for name, runs in rows.items():
+        times, results = [[], [], []], [None] * 3
+        for _ in range(repeats):  # interleaved, so a slow spell of the machine hits every one
+            for k, run in enumerate(runs):
+                start = time.perf_counter()
+                results[k] = ak.to_numpy(ak.flatten(run(), axis=None))
+                times[k].append(time.perf_counter() - start)
+        (t_vector, t_ufuncs, _), (vector_result, ufunc_result, ours) = map(min, times), results
+        scale = np.maximum(np.abs(ufunc_result), 1.0)  # relative above 1 (GeV, rad), else absolute
+        difference = np.max(np.abs(vector_result - ufunc_result) / scale)
+        uses = "vector" if t_vector < t_ufuncs else "ufuncs"
+        same = np.array_equal(ours, vector_result if uses == "vector" else ufunc_result)
+        print(f"  {name:<35} vector {t_vector * 1e3:6.2f} ms  ufuncs {t_ufuncs * 1e3:6.2f} ms  "
+              f"vector's speed {t_ufuncs / t_vector:.2f}x  largest difference {difference:.0e}  "
+              f"jetad.kinematics = {uses if same else 'neither (!)'}")
+    float32 = vectors("Momentum4D", **{f: jets[f] for f in ("pt", "eta", "phi", "mass")})
+    mass32 = ak.to_numpy(ak.sum(float32, axis=-1).mass)
+    mass64 = ak.to_numpy(kinematics.invariant_mass(px, py, pz, energy))
+    print(f"  jet mass with vector in NanoAOD's float32: largest |difference| "
+          f"{np.max(np.abs(mass32 - mass64)):.2f} GeV from float64")
 
 
 def main() -> None:
@@ -322,6 +376,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=3000, help="events per sample")
     parser.add_argument("--efp-reference-jets", type=int, default=1000)
     parser.add_argument("--svj8-only", action="store_true")
+    parser.add_argument("--kinematics-only", action="store_true")
     parser.add_argument("--energyflow-python", metavar="PY",
                         help="a Python with energyflow installed (its own venv: it pins "
                              "numpy < 2), to compare the EFPs against the package itself")
@@ -333,8 +388,11 @@ def main() -> None:
         bench_energyflow(jets, args.energyflow_python, args.energyflow_jets)
         if args.energyflow_only:
             return
-    bench_svj8(jets[: 2 * (len(jets) // 2)])
+    if not args.kinematics_only:
+        bench_svj8(jets[: 2 * (len(jets) // 2)])
     bench_kinematics(jets)
+    if args.kinematics_only:
+        return
     if args.svj8_only:
         return
     bench_substructure(jets)
