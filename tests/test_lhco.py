@@ -45,9 +45,10 @@ def _lhco_table(path: Path, table_format: str = "fixed") -> tuple[ak.Array, np.n
 
 @pytest.mark.parametrize("table_format", ["fixed", "table"])
 def test_round_trip(tmp_path, table_format):
-    from jetad.clustering import cluster, four_momenta
+    from jetad.clustering import cluster
     from jetad.datasets import feature_rows, open_events
     from jetad.features import FEATURE_SETS
+    from jetad.kinematics import four_momenta
     from jetad.lhco import FATJET_PTMIN, LHCO_RADIUS
 
     hadrons, label = _lhco_table(tmp_path / "rnd.h5", table_format)

@@ -20,8 +20,8 @@ CONSTITUENTS = 200  # the set's width: 200 × (E, PX, PY, PZ) + truth columns + 
 
 def _leading_jets(name: str):
     """Constituents of each event's leading FatJet in a generated fixture."""
-    from jetad.clustering import four_momenta
     from jetad.datasets import open_events
+    from jetad.kinematics import four_momenta
 
     events = open_events(FIXTURES / f"{name}.root")
     jets = events.FatJet[ak.num(events.FatJet) > 0][:, 0]

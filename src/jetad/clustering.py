@@ -1,4 +1,6 @@
-"""Jet clustering of PF candidates with fastjet, columnar over many events at once."""
+"""Jet clustering of PF candidates with fastjet, columnar over many events at once: the
+reclustering of :func:`jetad.constituents.recluster`, the generator's jets and the LHCO
+conversion (the I/O stage; imported only where fastjet is needed)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import numpy as np
 
 from jetad.kinematics import four_momenta, ptetaphim
 
-__all__ = ["ALGORITHMS", "cluster", "four_momenta", "ptetaphim"]
+__all__ = ["ALGORITHMS", "cluster"]
 
 #: fastjet algorithms by the names used in jetad's API.
 ALGORITHMS = {
