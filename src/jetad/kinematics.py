@@ -27,6 +27,7 @@ from jetad._dask import is_dask
 vector.register_awkward()
 
 __all__ = [
+    "cartesian",
     "delta_phi",
     "delta_r",
     "four_momenta",
@@ -55,14 +56,20 @@ def _numpy(*inputs) -> bool:
     return all(isinstance(x, np.ndarray | float | int) for x in inputs)
 
 
+def cartesian(pt, eta, phi, mass) -> tuple:
+    """``(px, py, pz, E)`` (GeV) from ``pt, eta, phi, mass`` in the inputs' precision (give it
+    float64): awkward or numpy columns alike. Written in ufuncs: vector's conversion, with the
+    records it needs, is 0.8–0.9× as fast."""
+    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
+    return px, py, pz, np.sqrt(px**2 + py**2 + pz**2 + mass**2)
+
+
 def four_momenta(particles: ak.Array) -> ak.Array:
     """Cartesian ``px, py, pz, E`` (float64, GeV) of records with ``pt, eta, phi, mass``, as
-    ``Momentum4D`` records. Written in ufuncs: vector's conversion is 0.8–0.9× as fast."""
-    pt, eta, phi, mass = (
-        ak.values_astype(particles[f], np.float64) for f in ("pt", "eta", "phi", "mass")
+    ``Momentum4D`` records (:func:`cartesian`)."""
+    px, py, pz, energy = cartesian(
+        *(ak.values_astype(particles[f], np.float64) for f in ("pt", "eta", "phi", "mass"))
     )
-    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-    energy = np.sqrt(px**2 + py**2 + pz**2 + mass**2)
     return vectors("Momentum4D", px=px, py=py, pz=pz, E=energy)
 
 

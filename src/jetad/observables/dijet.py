@@ -24,7 +24,7 @@ import awkward as ak
 import numpy as np
 
 from jetad._dask import is_dask, on_length_zero
-from jetad.kinematics import four_momenta, invariant_mass
+from jetad.kinematics import cartesian, four_momenta, invariant_mass
 from jetad.observables.nsubjettiness import nsubjettiness
 
 __all__ = [
@@ -164,8 +164,7 @@ def dijet_features(jets: ak.Array, constituents: ak.Array | None = None) -> ak.A
         return values[rows, heavier], values[rows, 1 - heavier]
 
     pt64, eta64, phi64 = (a.astype(np.float64) for a in (pt, eta, phi))
-    px, py, pz = pt64 * np.cos(phi64), pt64 * np.sin(phi64), pt64 * np.sinh(eta64)
-    energy = np.sqrt(px**2 + py**2 + pz**2 + mass**2)
+    px, py, pz, energy = cartesian(pt64, eta64, phi64, mass)
     summed = (c[:, 0] + c[:, 1] for c in (px, py, pz, energy))  # as ak.sum over the two
     (mj1, mj2), (eta1, eta2), (ptj1, ptj2) = j1_j2(mass), j1_j2(eta), j1_j2(pt)
     (tau21_j1, tau21_j2), (tau32_j1, tau32_j2) = j1_j2(tau21_pair), j1_j2(tau32_pair)
