@@ -28,7 +28,7 @@ from jetad.weak_supervision import (
 )
 
 NAMES = FEATURE_SETS["lhco"].names
-FAST = ClassifierConfig(epochs=8, folds=3, batch_size=64, seed=3)
+FAST = ClassifierConfig(epochs=8, folds=3, batch_size=64, seeds=1, seed=3)
 
 
 def _rows(process: str) -> np.ndarray:
@@ -84,6 +84,27 @@ def test_the_classifier_averages_its_best_validation_epochs(pseudo_data):
     assert len(train_classifier(x, truth, single, seed=2).states) == 1
     with pytest.raises(ValueError, match="best_epochs"):
         ClassifierConfig(best_epochs=0)
+
+
+def test_each_fold_averages_its_seeds(pseudo_data):
+    """``seeds`` classifiers per fold: each member holds every seed's best-epoch states (its
+    logit is the seeds' mean), and the first seed is the classifier ``seeds=1`` trains."""
+    x, mjj, _ = pseudo_data
+    region = SignalRegion(float(np.median(mjj)), half_width=0.05, sideband=0.15)
+    one, two = (ClassifierConfig(epochs=3, best_epochs=2, folds=2, batch_size=64, seeds=n)
+                for n in (1, 2))  # fmt: skip
+    single, double = (cwola(x, mjj, region, NAMES, config=c).model for c in (one, two))
+    assert [len(m.states) for m in double.members] == [4, 4]
+    y = double.preprocessing(torch.from_numpy(x[:50].astype(np.float32)))
+    for kept, more in zip(single.members, double.members, strict=True):
+        for a, b in zip(kept.states, more.states[:2], strict=True):
+            for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+                assert torch.equal(p, q), name
+        with torch.no_grad():
+            each = torch.stack([state(y) for state in more.states])
+            torch.testing.assert_close(more(y), each.mean(dim=0))
+    with pytest.raises(ValueError, match="seeds"):
+        ClassifierConfig(seeds=0)
 
 
 def test_cwola_scores_out_of_fold_and_exports(pseudo_data, tmp_path):

@@ -16,8 +16,8 @@ the classifier learns it, and a cut on its output raises S/B in the SR (REFERENC
 
 The classifier is CATHODE's (3 hidden layers of 64 ReLU units, Adam lr 1e-3, batch 128), fitted
 with balanced class weights; as in CATHODE, the states of the ``best_epochs`` epochs of smallest
-validation loss are kept and their logits averaged (:class:`EpochEnsemble`), which steadies a
-classifier that sees only a few signal events. Training is
+validation loss are kept and their logits averaged (:class:`EpochEnsemble`), over ``seeds``
+classifiers per fold, which steadies a classifier that sees only a few signal events. Training is
 *k*-fold: every SR event (and, for CWoLa, every sideband event) is scored by the member that
 did not see it, and every other event by one member drawn at random — not by the members'
 mean, whose narrower distribution would pass a different fraction of the background at a
@@ -107,7 +107,14 @@ class SignalRegion:
 @dataclass(frozen=True)
 class ClassifierConfig:
     """CATHODE's classifier (arXiv:2109.00546 §3); ``epochs`` below its 100 keeps a bench on
-    two cores; the ``best_epochs`` states of smallest validation loss are averaged either way."""
+    two cores; the ``best_epochs`` states of smallest validation loss are averaged either way.
+
+    ``seeds`` classifiers are trained per fold, differing in initialisation, validation split
+    and batch order, and their logits averaged: with a hundred signal events in the signal
+    region one classifier's output is mostly noise, and averaging is what makes weak
+    supervision work at small S/B (Finke et al., arXiv:2309.13111). Measured on the search
+    bench's pseudo-data at S/B = 1% against a perfect background template (README, Searching
+    for an injected signal), SIC at ε_B = 1% went from 1.8 with one seed to 3.1 with five."""
 
     hidden: tuple[int, ...] = (64, 64, 64)
     learning_rate: float = 1e-3
@@ -116,11 +123,14 @@ class ClassifierConfig:
     folds: int = 5
     validation_fraction: float = 0.2
     best_epochs: int = 10
+    seeds: int = 5
     seed: int = 0
 
     def __post_init__(self):
-        if self.best_epochs < 1 or self.epochs < 1 or self.folds < 2:
-            raise ValueError(f"a classifier needs epochs ≥ 1, best_epochs ≥ 1, folds ≥ 2: {self}")
+        if self.best_epochs < 1 or self.epochs < 1 or self.folds < 2 or self.seeds < 1:
+            raise ValueError(
+                f"a classifier needs epochs ≥ 1, best_epochs ≥ 1, folds ≥ 2, seeds ≥ 1: {self}"
+            )
 
 
 @dataclass
@@ -226,11 +236,17 @@ def train_classifier(
 
 
 def _kfold(y: np.ndarray, label: np.ndarray, fold: np.ndarray, config: ClassifierConfig):
-    """One classifier per fold, each trained on the rows of the other folds."""
-    return [
-        train_classifier(y[fold != k], label[fold != k], config, seed=config.seed * 1000 + k)
-        for k in range(config.folds)
-    ]
+    """One member per fold, trained on the rows of the other folds: the ``config.seeds``
+    classifiers' best-epoch states together, whose mean logit is the seeds' mean."""
+    members = []
+    for k in range(config.folds):
+        train = fold != k
+        trained = [
+            train_classifier(y[train], label[train], config, seed=config.seed * 1000 + 100 * s + k)
+            for s in range(config.seeds)
+        ]
+        members.append(EpochEnsemble([state for t in trained for state in t.states]).eval())
+    return members
 
 
 def _scores(members: list[EpochEnsemble], y: np.ndarray, fold: np.ndarray) -> np.ndarray:

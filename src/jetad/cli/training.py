@@ -240,10 +240,13 @@ def export_onnx_command(model_path, output) -> None:
 @click.option("--best-epochs", type=click.IntRange(min=1), default=10, show_default=True,
               help="The classifier is the mean logit of its states at this many epochs of "
                    "smallest validation loss (CATHODE's ensemble).")
+@click.option("--seeds", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Classifiers per fold, their logits averaged (steadies the classifier "
+                   "where the signal region holds few signal events).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True, help="Model.")
 def weak_command(
-    method, data, mass, half_width, folds, epochs, best_epochs, seed, output
+    method, data, mass, half_width, folds, epochs, best_epochs, seeds, seed, output
 ) -> None:
     """Weakly supervised classifier for one signal region of m_jj (CATHODE or CWoLa hunting,
     jetad.weak_supervision) on the lhco features of the selected events, exported like every
@@ -255,7 +258,8 @@ def weak_command(
     _writable(output.parent)
     try:
         region = SignalRegion(mass, half_width=half_width, sideband=2 * half_width)
-        config = ClassifierConfig(folds=folds, epochs=epochs, best_epochs=best_epochs, seed=seed)
+        config = ClassifierConfig(folds=folds, epochs=epochs, best_epochs=best_epochs,
+                                  seeds=seeds, seed=seed)  # fmt: skip
         found, summary = train_on_files(method, data, region, output, config,
                                         FlowConfig(seed=seed))  # fmt: skip
     except ValueError as err:
