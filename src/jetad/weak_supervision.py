@@ -14,7 +14,8 @@ the classifier learns it, and a cut on its output raises S/B in the SR (REFERENC
   approximates p_data / p_background in the SR and knows nothing of m_jj beyond the flow's
   interpolation.
 
-The classifier is CATHODE's (3 hidden layers of 64 ReLU units, Adam lr 1e-3, batch 128), fitted
+The classifier (:mod:`jetad.models.classifier`) is CATHODE's (3 hidden layers of 64 ReLU
+units, Adam lr 1e-3, batch 128), fitted
 with balanced class weights; as in CATHODE, the states of the ``best_epochs`` epochs of smallest
 validation loss are kept and their logits averaged (:class:`EpochEnsemble`), over ``seeds``
 classifiers per fold, which steadies a classifier that sees only a few signal events. Training is
@@ -45,16 +46,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
-from jetad.models.background_flow import (
-    FlowConfig,
-    fit_background_flow,
-    validation_mask,
+from jetad.models.background_flow import FlowConfig, fit_background_flow
+from jetad.models.classifier import (
+    ClassifierConfig,
+    EpochEnsemble,
+    fold_scores,
+    kfold_members,
+    on_numpy,
+    standardiser,
+    train_classifier,
 )
 from jetad.models.export import ScoringModel
-from jetad.models.networks import mlp
-from jetad.models.preprocessing import Affine
 
 __all__ = [
     "INPUTS",
@@ -64,6 +67,7 @@ __all__ = [
     "FlowConfig",
     "SignalRegion",
     "WeakResult",
+    "against_template",
     "cathode",
     "check_out_of_sample",
     "cwola",
@@ -104,35 +108,6 @@ class SignalRegion:
         return (distance >= self.half_width) & (distance < self.sideband)
 
 
-@dataclass(frozen=True)
-class ClassifierConfig:
-    """CATHODE's classifier (arXiv:2109.00546 §3); ``epochs`` below its 100 keeps a bench on
-    two cores; the ``best_epochs`` states of smallest validation loss are averaged either way.
-
-    ``seeds`` classifiers are trained per fold, differing in initialisation, validation split
-    and batch order, and their logits averaged: with a hundred signal events in the signal
-    region one classifier's output is mostly noise, and averaging is what makes weak
-    supervision work at small S/B (Finke et al., arXiv:2309.13111). Measured on the search
-    bench's pseudo-data at S/B = 1% against a perfect background template (README, Searching
-    for an injected signal), SIC at ε_B = 1% went from 1.8 with one seed to 3.1 with five."""
-
-    hidden: tuple[int, ...] = (64, 64, 64)
-    learning_rate: float = 1e-3
-    batch_size: int = 128
-    epochs: int = 30
-    folds: int = 5
-    validation_fraction: float = 0.2
-    best_epochs: int = 10
-    seeds: int = 5
-    seed: int = 0
-
-    def __post_init__(self):
-        if self.best_epochs < 1 or self.epochs < 1 or self.folds < 2 or self.seeds < 1:
-            raise ValueError(
-                f"a classifier needs epochs ≥ 1, best_epochs ≥ 1, folds ≥ 2, seeds ≥ 1: {self}"
-            )
-
-
 @dataclass
 class WeakResult:
     """Each event's score (the logit of one member, the one that did not see it where the
@@ -146,125 +121,11 @@ class WeakResult:
     summary: dict = field(default_factory=dict)
 
 
-class _Columns(nn.Module):
-    """Picks the classifier's inputs from the feature set's columns and standardises them."""
-
-    def __init__(self, columns: Sequence[int], mean: np.ndarray, scale: np.ndarray):
-        super().__init__()
-        self.register_buffer("columns", torch.as_tensor(list(columns), dtype=torch.long))
-        self.affine = Affine(mean, scale)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.affine(x.index_select(1, self.columns))
-
-
-class Classifier(nn.Module):
-    """A feed-forward binary classifier; ``scores`` is its logit, one column."""
-
-    def __init__(self, n_inputs: int, hidden: Sequence[int]):
-        super().__init__()
-        self.network = mlp([n_inputs, *hidden, 1], "relu")
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.network(x)[:, 0]
-
-    def scores(self, x: torch.Tensor) -> torch.Tensor:
-        return self.network(x)
-
-
-class EpochEnsemble(nn.Module):
-    """The states of one classifier at its best-validation epochs; the logit is their mean."""
-
-    def __init__(self, states: Sequence[Classifier]):
-        super().__init__()
-        self.states = nn.ModuleList(states)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.scores(x)[:, 0]
-
-    def scores(self, x: torch.Tensor) -> torch.Tensor:
-        total = torch.zeros(0)
-        count = 0
-        for state in self.states:
-            total = state.scores(x) if count == 0 else total + state.scores(x)
-            count += 1
-        return total / count
-
-
 def _columns(features: Sequence[str], inputs: Sequence[str]) -> list[int]:
     missing = [name for name in inputs if name not in features]
     if missing:
         raise ValueError(f"the weakly supervised inputs {missing} are not among {list(features)}")
     return [list(features).index(name) for name in inputs]
-
-
-def train_classifier(
-    x: np.ndarray, label: np.ndarray, config: ClassifierConfig, seed: int
-) -> EpochEnsemble:
-    """One classifier on standardised rows ``x`` with 0/1 ``label``; balanced class weights,
-    its states at the ``config.best_epochs`` epochs of smallest validation loss."""
-    rng = np.random.default_rng(seed)
-    torch.manual_seed(seed)
-    held = validation_mask(len(x), config.validation_fraction, rng)
-    xt, yt = torch.from_numpy(x.astype(np.float32)), torch.from_numpy(label.astype(np.float32))
-    weight = torch.where(yt > 0, 0.5 / yt.mean(), 0.5 / (1 - yt.mean()))
-    train_rows = torch.from_numpy(np.flatnonzero(~held))
-    held_rows = torch.from_numpy(np.flatnonzero(held))
-    network = Classifier(x.shape[1], config.hidden)
-    optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
-    loss = nn.BCEWithLogitsLoss(reduction="none")
-    kept: list[tuple[float, int, dict]] = []  # (validation loss, epoch, state), best first
-    for epoch in range(config.epochs):
-        network.train()
-        order = train_rows[torch.randperm(len(train_rows))]
-        for batch in order.split(config.batch_size):
-            optimiser.zero_grad()
-            (loss(network(xt[batch]), yt[batch]) * weight[batch]).mean().backward()
-            optimiser.step()
-        network.eval()
-        with torch.no_grad():
-            value = float((loss(network(xt[held_rows]), yt[held_rows]) * weight[held_rows]).mean())
-        if len(kept) < config.best_epochs or value < kept[-1][0]:
-            state = {k: v.clone() for k, v in network.state_dict().items()}
-            kept = sorted([*kept, (value, epoch, state)], key=lambda s: s[:2])
-            kept = kept[: config.best_epochs]
-    states = []
-    for _, _, state in kept:
-        states.append(Classifier(x.shape[1], config.hidden))
-        states[-1].load_state_dict(state)
-    return EpochEnsemble(states).eval()
-
-
-def _kfold(y: np.ndarray, label: np.ndarray, fold: np.ndarray, config: ClassifierConfig):
-    """One member per fold, trained on the rows of the other folds: the ``config.seeds``
-    classifiers' best-epoch states together, whose mean logit is the seeds' mean."""
-    members = []
-    for k in range(config.folds):
-        train = fold != k
-        trained = [
-            train_classifier(y[train], label[train], config, seed=config.seed * 1000 + 100 * s + k)
-            for s in range(config.seeds)
-        ]
-        members.append(EpochEnsemble([state for t in trained for state in t.states]).eval())
-    return members
-
-
-def _scores(members: list[EpochEnsemble], y: np.ndarray, fold: np.ndarray) -> np.ndarray:
-    """Each row's logit from the member of its fold (one member per row, so the score has the
-    same distribution for every event)."""
-    with torch.no_grad():
-        logits = torch.stack([m(torch.from_numpy(y.astype(np.float32))) for m in members])
-    return np.take_along_axis(logits.numpy().astype(float), fold[None, :], axis=0)[0]
-
-
-def _standardiser(x: np.ndarray, columns: list[int]) -> _Columns:
-    chosen = x[:, columns]
-    return _Columns(columns, chosen.mean(axis=0), chosen.std(axis=0))
-
-
-def _apply(module: nn.Module, x: np.ndarray) -> np.ndarray:
-    with torch.no_grad():
-        return module(torch.from_numpy(np.asarray(x, dtype=np.float32))).numpy()
 
 
 def _check(rows: np.ndarray, mjj: np.ndarray, features: Sequence[str]) -> None:
@@ -299,12 +160,12 @@ def cwola(
     used = inside | beside
     if inside.sum() < config.folds or beside.sum() < config.folds:
         raise ValueError(f"too few events in the signal region or sidebands of {region}")
-    standardise = _standardiser(rows[used], _columns(features, inputs))
-    y = _apply(standardise, rows)
+    standardise = standardiser(rows[used], _columns(features, inputs))
+    y = on_numpy(standardise, rows)
     fold = np.random.default_rng(config.seed).integers(0, config.folds, len(rows))
-    members = _kfold(y[used], inside[used].astype(float), fold[used], config)
+    members = kfold_members(y[used], inside[used].astype(float), fold[used], config)
     summary = {"signal_region_events": int(inside.sum()), "sideband_events": int(beside.sum())}
-    return WeakResult(_scores(members, y, fold), ScoringModel(standardise, members), region,
+    return WeakResult(fold_scores(members, y, fold), ScoringModel(standardise, members), region,
                       "cwola", summary)  # fmt: skip
 
 
@@ -340,21 +201,55 @@ def cathode(
     n_samples = flow_config.oversampling * int(inside.sum())
     sample_mjj = _mjj_in_region(mjj[inside], region, n_samples, flow_config.seed)
     samples = flow.sample(torch.from_numpy(sample_mjj.astype(np.float32))).numpy()
-    # The classifier's rows: SR data (label 1) then samples (0), written into the full column
-    # layout so that one standardiser serves training and the exported model.
+    # the samples written into the full column layout, so that one standardiser serves
+    # training and the exported model
     padded = np.zeros((n_samples, rows.shape[1]), dtype=rows.dtype)
     padded[:, columns] = samples
-    train_x = np.concatenate([rows[inside], padded])
-    label = np.concatenate([np.ones(inside.sum()), np.zeros(n_samples)])
-    standardise = _standardiser(train_x, columns)
-    rng = np.random.default_rng(config.seed)
-    fold = rng.integers(0, config.folds, len(rows))
-    fold_train = np.concatenate([fold[inside], rng.integers(0, config.folds, n_samples)])
-    members = _kfold(_apply(standardise, train_x), label, fold_train, config)
+    score, model = _against_background(rows, inside, padded, columns, config)
     summary = {"signal_region_events": int(inside.sum()), "flow_events": int((~inside).sum()),
                "samples": n_samples, "flow_validation_nll": min(flow.history)}  # fmt: skip
-    score = _scores(members, _apply(standardise, rows), fold)
-    return WeakResult(score, ScoringModel(standardise, members), region, "cathode", summary)
+    return WeakResult(score, model, region, "cathode", summary)
+
+
+def _against_background(rows, inside, background, columns, config):
+    """The k-fold classifier of SR data (label 1) against ``background`` rows (0, the same
+    column layout): each event's score from its fold's member, and the scoring model."""
+    train_x = np.concatenate([rows[inside], background])
+    label = np.concatenate([np.ones(inside.sum()), np.zeros(len(background))])
+    standardise = standardiser(train_x, columns)
+    rng = np.random.default_rng(config.seed)
+    fold = rng.integers(0, config.folds, len(rows))
+    fold_train = np.concatenate([fold[inside], rng.integers(0, config.folds, len(background))])
+    members = kfold_members(on_numpy(standardise, train_x), label, fold_train, config)
+    score = fold_scores(members, on_numpy(standardise, rows), fold)
+    return score, ScoringModel(standardise, members)
+
+
+def against_template(
+    rows: np.ndarray,
+    mjj: np.ndarray,
+    region: SignalRegion,
+    features: Sequence[str],
+    template: np.ndarray,
+    template_mjj: np.ndarray,
+    inputs: Sequence[str] = INPUTS,
+    config: ClassifierConfig = ClassifierConfig(),
+) -> WeakResult:
+    """The classifier of SR data against a background template's events in the same SR:
+    simulated background (simulation-assisted CWoLa, arXiv:2009.02205), or, in a bench, an
+    independent sample of the true background, which makes it CATHODE's *idealised anomaly
+    detector* (arXiv:2109.00546, figure 6): what CATHODE would reach with a perfect flow.
+    Arguments as :func:`cwola`, with ``template`` rows (same columns) and their m_jj (GeV)."""
+    _check(rows, mjj, features)
+    _check(template, template_mjj, features)
+    inside, in_template = region.contains(mjj), region.contains(template_mjj)
+    if inside.sum() < config.folds or in_template.sum() < config.folds:
+        raise ValueError(f"too few events of the data or the template in {region}")
+    score, model = _against_background(rows, inside, template[in_template],
+                                       _columns(features, inputs), config)  # fmt: skip
+    summary = {"signal_region_events": int(inside.sum()),
+               "template_events": int(in_template.sum())}  # fmt: skip
+    return WeakResult(score, model, region, "template", summary)
 
 
 METHODS = {"cwola": cwola, "cathode": cathode}
