@@ -295,11 +295,9 @@ def bench_kinematics(jets: ak.Array, repeats: int = 7) -> None:
     import jetad.kinematics as kinematics
     from jetad.kinematics import summed, vectors
 
-    def ufunc_four_momenta():
-        pt, eta, phi, mass = (ak.values_astype(jets[f], np.float64)
-                              for f in ("pt", "eta", "phi", "mass"))  # fmt: skip
-        px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-        return px, py, pz, np.sqrt(px**2 + py**2 + pz**2 + mass**2)
+    def ufunc_four_momenta():  # jetad's own ufuncs, kinematics.cartesian
+        return kinematics.cartesian(*(ak.values_astype(jets[f], np.float64)
+                                      for f in ("pt", "eta", "phi", "mass")))  # fmt: skip
 
     def vector_four_momenta():
         p4 = vectors("Momentum4D", **{f: ak.values_astype(jets[f], np.float64)

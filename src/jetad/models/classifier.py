@@ -157,8 +157,9 @@ def kfold_members(y: np.ndarray, label: np.ndarray, fold: np.ndarray, config: Cl
 def fold_scores(members: list[EpochEnsemble], y: np.ndarray, fold: np.ndarray) -> np.ndarray:
     """Each row's logit from the member of its fold (one member per row, so the score has the
     same distribution for every event)."""
+    rows = torch.from_numpy(y.astype(np.float32))  # converted once for every member
     with torch.no_grad():
-        logits = torch.stack([m(torch.from_numpy(y.astype(np.float32))) for m in members])
+        logits = torch.stack([m(rows) for m in members])
     return np.take_along_axis(logits.numpy().astype(float), fold[None, :], axis=0)[0]
 
 
