@@ -130,11 +130,14 @@ def test_cwola_scores_out_of_fold_and_exports(pseudo_data, tmp_path):
 
 def test_the_background_flow_learns_a_conditional_density():
     """An analytic case: x₁ ~ N(2 ln(m/TeV), 0.3), x₂ ~ N(0.5, 0.1), independent of x₁; the
-    flow trained on it must sample the same conditional mean and spread at a new m_jj."""
+    flow trained on it must sample the same conditional mean and spread at a new m_jj, its
+    three best epochs (CATHODE's ensemble of epochs) sampling alike."""
     rng = np.random.default_rng(5)
     mjj = rng.uniform(2000.0, 5000.0, 6000)
     x = np.c_[rng.normal(2 * np.log(mjj / 1000), 0.3), rng.normal(0.5, 0.1, len(mjj))]
-    flow = fit_background_flow(x, mjj, FlowConfig(epochs=40, seed=1))
+    flow = fit_background_flow(x, mjj, FlowConfig(epochs=40, best_epochs=3, seed=1))
+    assert len(flow.members) == 3 and len(flow.history) == 40
+    assert flow.validation == sorted(flow.history)[:3]
     at = torch.full((4000,), 3500.0)
     sampled = flow.sample(at).numpy()
     assert sampled.mean(axis=0) == pytest.approx([2 * np.log(3.5), 0.5], abs=0.05)

@@ -180,6 +180,36 @@ def _mjj_in_region(mjj: np.ndarray, region: SignalRegion, n: int, seed: int) -> 
     return np.concatenate(drawn)[:n]
 
 
+def _mass_pair(inputs: Sequence[str]) -> tuple[int | None, int | None]:
+    """The positions of the heavier (``mj1``) and lighter (``mj2``) jet masses in ``inputs``."""
+    names = list(inputs)
+    if "mj1" in names and "mj2" in names:
+        return names.index("mj1"), names.index("mj2")
+    return None, None
+
+
+def _to_mass_difference(x: np.ndarray, heavier: int | None, lighter: int | None) -> np.ndarray:
+    """The flow's coordinates: the heavier jet's mass replaced by Δm_J = m_J1 − m_J2 ≥ 0 (GeV),
+    CATHODE's. The support of (m_J1, m_J2) is the triangle m_J2 ≤ m_J1, whose diagonal a flow
+    cannot model sharply (its samples spill across, and the classifier learns the QCD just
+    inside as signal-like); (Δm_J, m_J2) has the axis-aligned bounds the flow's min–max logit
+    maps to the real line."""
+    if heavier is None:
+        return x
+    out = np.array(x, dtype=np.float32)
+    out[:, heavier] = x[:, heavier] - x[:, lighter]
+    return out
+
+
+def _from_mass_difference(u: np.ndarray, heavier: int | None, lighter: int | None) -> np.ndarray:
+    """The inverse of :func:`_to_mass_difference`."""
+    if heavier is None:
+        return u
+    out = np.array(u)
+    out[:, heavier] = u[:, heavier] + u[:, lighter]
+    return out
+
+
 def cathode(
     rows: np.ndarray,
     mjj: np.ndarray,
@@ -197,10 +227,13 @@ def cathode(
     if inside.sum() < config.folds:
         raise ValueError(f"too few events in the signal region {region}")
     columns = _columns(features, inputs)
-    flow = fit_background_flow(rows[~inside][:, columns], mjj[~inside], flow_config)
+    heavier, lighter = _mass_pair(inputs)
+    flow = fit_background_flow(_to_mass_difference(rows[~inside][:, columns], heavier, lighter),
+                               mjj[~inside], flow_config)  # fmt: skip
     n_samples = flow_config.oversampling * int(inside.sum())
     sample_mjj = _mjj_in_region(mjj[inside], region, n_samples, flow_config.seed)
     samples = flow.sample(torch.from_numpy(sample_mjj.astype(np.float32))).numpy()
+    samples = _from_mass_difference(samples, heavier, lighter)
     # the samples written into the full column layout, so that one standardiser serves
     # training and the exported model
     padded = np.zeros((n_samples, rows.shape[1]), dtype=rows.dtype)
